@@ -1,0 +1,104 @@
+"""The fully connected layer of the lecture, with its named caches.
+
+Row-major, one sample per row::
+
+    A_prev (m, n_in)   W (n_in, n_out)   b (n_out,)   Z = A_prev W + b   A = g(Z)   (m, n_out)
+
+The layer owns its parameters ``W, b``, their gradients ``dW, db``, and buffers for
+``Z, A, dA, dZ`` allocated once for the largest batch seen and sliced to the batch in
+use. ``A_prev`` is a reference to the input of the last forward pass (no copy). All
+caches are overwritten by the next forward pass.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .activations import Activation
+
+Array = np.ndarray
+
+
+class Dense:
+    """One layer: ``Z = A_prev W + b``, ``A = g(Z)``.
+
+    Attributes (shapes for a batch of m samples):
+        W (n_in, n_out), b (n_out,): parameters, real arrays a user may read and assign
+            in place (``layer.W[...] = ...``).
+        dW (n_in, n_out), db (n_out,): gradients from the last backward pass.
+        A_prev (m, n_in), Z (m, n_out), A (m, n_out): caches of the last forward pass.
+        dA (m, n_out), dZ (m, n_out): gradients of the last backward pass.
+    """
+
+    def __init__(
+        self, W: Array, b: Array, activation: Activation | None,
+        dW: Array | None = None, db: Array | None = None,
+    ) -> None:
+        self.W = W
+        self.b = b
+        self.activation = activation  # None for the output layer: the network's Output applies it
+        self._needs_mask = activation is not None and activation.needs_mask
+        self.dW = np.zeros_like(W) if dW is None else dW
+        self.db = np.zeros_like(b) if db is None else db
+        self.capacity = 0
+        self._m = -1
+        self.A_prev: Array = np.empty((0, W.shape[0]), dtype=W.dtype)
+        self._allocate(0)
+
+    @property
+    def n_in(self) -> int:
+        return int(self.W.shape[0])
+
+    @property
+    def n_out(self) -> int:
+        return int(self.W.shape[1])
+
+    def _allocate(self, capacity: int) -> None:
+        shape, dtype = (capacity, self.n_out), self.W.dtype
+        self._Z = np.empty(shape, dtype=dtype)
+        self._A = np.empty(shape, dtype=dtype)
+        self._dA = np.empty(shape, dtype=dtype)
+        self._dZ = np.empty(shape, dtype=dtype)
+        self._mask = np.empty(shape if self._needs_mask else (0, 0), dtype=bool)
+        self.capacity = capacity
+        self._m = -1
+
+    def set_batch(self, m: int) -> None:
+        """Point the caches at the first ``m`` rows of the buffers (growing them if needed)."""
+        if m == self._m:
+            return
+        if m > self.capacity:
+            self._allocate(m)
+        self.Z, self.A, self.dA, self.dZ = self._Z[:m], self._A[:m], self._dA[:m], self._dZ[:m]
+        self.mask = self._mask[:m] if self._needs_mask else self._mask
+        self._m = m
+
+    def linear(self, A_prev: Array) -> Array:
+        """``Z = A_prev W + b`` into the cache; returns Z (a view)."""
+        self.A_prev = A_prev
+        np.matmul(A_prev, self.W, out=self.Z)       # Z = A_prev W          (m, n_in) @ (n_in, n_out)
+        np.add(self.Z, self.b, out=self.Z)          # Z = A_prev W + b      (m, n_out)
+        return self.Z
+
+    def forward(self, A_prev: Array) -> Array:
+        """``A = g(A_prev W + b)`` for a hidden layer; returns A (a view of the layer's buffer)."""
+        assert self.activation is not None, "the output layer's activation is applied by Network"
+        self.activation.forward(self.linear(A_prev), self.A)   # A = g(Z)    (m, n_out)
+        return self.A
+
+    def backward_activation(self) -> Array:
+        """``dZ = dA * g'(Z)`` from the cached ``dA`` of a hidden layer; returns dZ."""
+        assert self.activation is not None, "the output layer's dZ comes from the loss"
+        self.activation.backward(self.dA, self.Z, self.A, self.dZ, self.mask)
+        return self.dZ
+
+    def backward_linear(self, dA_prev: Array | None) -> None:
+        """``dW, db`` and, unless ``dA_prev`` is None (first layer), ``dA_prev`` from ``dZ``."""
+        np.matmul(self.A_prev.T, self.dZ, out=self.dW)   # dW = A_prev^T dZ     (n_in, m) @ (m, n_out)
+        np.sum(self.dZ, axis=0, out=self.db)             # db = sum_i dZ        (n_out,)
+        if dA_prev is not None:
+            np.matmul(self.dZ, self.W.T, out=dA_prev)    # dA_prev = dZ W^T     (m, n_out) @ (n_out, n_in)
+
+    def __repr__(self) -> str:
+        g = self.activation.name if self.activation is not None else "output"
+        return f"Dense({self.n_in} -> {self.n_out}, {g}, dtype={self.W.dtype})"

@@ -1,0 +1,364 @@
+"""The N-layer network of the lecture: forward propagation, the loss, and back
+propagation as the six steps of the notes generalised to L layers.
+
+For l = 1..L (``layers[l - 1]`` in Python)::
+
+    Z[l] = A[l-1] W[l] + b[l]          A[0] = X                      (m, n_l)
+    A[l] = g(Z[l])                     softmax / sigmoid / identity at l = L
+
+and backwards, with ``1/m`` applied once, in the fused output gradient::
+
+    dZ[L]   = (A[L] - Y) / m                                         (m, n_L)
+    dW[l]   = A[l-1]^T dZ[l]           steps 1 and 5                 (n_{l-1}, n_l)
+    db[l]   = sum_i dZ[l]              steps 2 and 6                 (n_l,)
+    dA[l-1] = dZ[l] W[l]^T             step 3                        (m, n_{l-1})
+    dZ[l-1] = dA[l-1] * g'(Z[l-1])     step 4                        (m, n_{l-1})
+
+The loss is the batch mean plus ``(l2 / 2) sum_l ||W[l]||^2`` (weights only, CS231n's
+convention), whose gradient adds ``l2 W[l]`` to ``dW[l]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .activations import get_activation
+from .errors import ConfigError, DataError, NotFittedError
+from .initializers import INITS, init_weights
+from .layers import Dense
+from .losses import Output, check_output_size, delta, get_output
+
+if TYPE_CHECKING:
+    from .training import History
+
+Array = np.ndarray
+DTYPES = ("float32", "float64")
+INFERENCE_CHUNK = 2048  # rows per forward pass in predict_proba: bounds buffer memory
+
+
+def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
+    """A ``np.random.Generator`` from a seed, a generator (used as is), or None (fresh entropy)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ConfigError(f"seed must be a non-negative integer, a numpy Generator or None; got {seed!r}")
+    return np.random.default_rng(seed)
+
+
+def check_dtype(dtype: Any) -> np.dtype:
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.name not in DTYPES:
+        raise ConfigError(f"dtype must be one of {', '.join(DTYPES)}; got {dtype!r}")
+    return dt
+
+
+def check_sizes(sizes: Sequence[int]) -> list[int]:
+    try:
+        out = [int(n) for n in sizes]
+        ok = len(out) >= 2 and all(int(n) == n and not isinstance(n, bool) for n in sizes)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ConfigError(
+            f"sizes must list at least two whole layer widths, input first, e.g. [2, 100, 3]; got {sizes!r}"
+        )
+    if any(n < 1 for n in out):
+        raise ConfigError(f"every layer needs at least one unit; got sizes {out}")
+    return out
+
+
+class Network:
+    """A fully connected network ``sizes[0] -> sizes[1] -> ... -> sizes[-1]``.
+
+    Args:
+        sizes: layer widths, input first: ``[2, 100, 3]`` is the lecture's 2-layer net
+            with 100 hidden units (the notes use 4).
+        activation: hidden activation: relu, leaky_relu, tanh, sigmoid or identity.
+        output: ``softmax`` (cross-entropy), ``sigmoid`` (binary cross-entropy, binary or
+            multi-label) or ``identity`` (squared error, regression).
+        init: ``he``, ``xavier`` or ``normal`` (standard deviation ``init_scale``).
+        seed: an int, a ``np.random.Generator``, or None, for the initial weights.
+        dtype: ``float32`` (default) or ``float64``; every array of the network has it.
+
+    Attributes:
+        layers: the ``Dense`` layers; ``layers[0].W`` has shape (sizes[0], sizes[1]).
+        classes: optional class labels; ``predict`` maps indices to them when set.
+        input_mean, input_scale: optional (n_in,) arrays; when set, every input ``X`` is
+            replaced by ``(X - input_mean) / input_scale`` at the boundary.
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation: str = "relu",
+        output: str = "softmax",
+        init: str = "he",
+        init_scale: float = 0.01,
+        seed: int | np.random.Generator | None = None,
+        dtype: str | np.dtype = "float32",
+    ) -> None:
+        self.sizes = check_sizes(sizes)
+        self.activation = get_activation(activation).name
+        self.output: Output = get_output(output)
+        check_output_size(self.output, self.sizes[-1])
+        if init not in INITS:
+            raise ConfigError(f"unknown init {init!r}; choose one of: {', '.join(INITS)}")
+        if not (isinstance(init_scale, (int, float)) and init_scale > 0):
+            raise ConfigError(f"init_scale must be a positive number; got {init_scale!r}")
+        self.init = init
+        self.init_scale = float(init_scale)
+        dt = check_dtype(dtype)
+        rng = as_generator(seed)
+        g = get_activation(activation)
+        self.layers: list[Dense] = []
+        for l, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:]), start=1):
+            W = init_weights(rng, n_in, n_out, init, self.init_scale, dt)
+            b = np.zeros(n_out, dtype=dt)
+            self.layers.append(Dense(W, b, g if l < len(self.sizes) - 1 else None))
+        self._link_flat()
+        self.classes: list[Any] | None = None
+        self.input_mean: Array | None = None
+        self.input_scale: Array | None = None
+        self.history: History | None = None
+        self._m = -1
+
+    # ----------------------------------------------------------------- structure
+    @property
+    def dtype(self) -> np.dtype:
+        return self.layers[0].W.dtype
+
+    @property
+    def n_inputs(self) -> int:
+        return self.sizes[0]
+
+    @property
+    def n_outputs(self) -> int:
+        return self.sizes[-1]
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.output.name != "identity"
+
+    def _link_flat(self) -> None:
+        """Make every W, b (and dW, db) a view into one flat vector, weights first.
+
+        ``theta = [W1.ravel(), ..., WL.ravel(), b1, ..., bL]``: optimizers then update all
+        parameters with a few NumPy calls, and the L2 term touches ``theta[:n_weights]`` only.
+        """
+        shapes = [layer.W.shape for layer in self.layers] + [layer.b.shape for layer in self.layers]
+        sizes = [int(np.prod(s)) for s in shapes]
+        theta = np.empty(sum(sizes), dtype=self.layers[0].W.dtype)
+        dtheta = np.zeros_like(theta)
+        views, dviews, start = [], [], 0
+        for shape, size in zip(shapes, sizes):
+            views.append(theta[start : start + size].reshape(shape))
+            dviews.append(dtheta[start : start + size].reshape(shape))
+            start += size
+        L = len(self.layers)
+        for l, layer in enumerate(self.layers):
+            views[l][...] = layer.W
+            views[L + l][...] = layer.b
+            layer.W, layer.b, layer.dW, layer.db = views[l], views[L + l], dviews[l], dviews[L + l]
+        self._theta, self._dtheta = theta, dtheta
+        self.n_weights = sum(sizes[:L])
+
+    def flat(self) -> tuple[Array, Array]:
+        """``(theta, dtheta)``: every parameter and gradient as one flat vector (views, not
+        copies), weights first. Re-links layers whose arrays a user replaced."""
+        base = self._theta
+        if not all(layer.W.base is base and layer.b.base is base for layer in self.layers):
+            for layer in self.layers:
+                if layer.W.dtype != base.dtype or layer.b.dtype != base.dtype:
+                    raise ConfigError(
+                        f"{layer!r}: W and b must keep the network's dtype {base.dtype}; "
+                        "assign in place with layer.W[...] = values"
+                    )
+            self._link_flat()
+        return self._theta, self._dtheta
+
+    def parameter_names(self) -> list[str]:
+        """``["W1", "b1", "W2", "b2", ...]``: the lecture's names, in ``parameters()`` order."""
+        return [f"{p}{l}" for l in range(1, len(self.layers) + 1) for p in ("W", "b")]
+
+    def parameters(self) -> list[Array]:
+        """``[W1, b1, W2, b2, ...]``: the layers' own arrays (updated in place by training)."""
+        return [p for layer in self.layers for p in (layer.W, layer.b)]
+
+    def gradients(self) -> list[Array]:
+        """``[dW1, db1, dW2, db2, ...]``: the layers' gradient buffers, same order as parameters()."""
+        return [g for layer in self.layers for g in (layer.dW, layer.db)]
+
+    # ------------------------------------------------------------------ boundary
+    def prepare_X(self, X: Any) -> Array:
+        """X as a C-contiguous (m, n_in) array of the network's dtype, standardised if set.
+
+        Raises ``DataError`` naming the problem for anything else.
+        """
+        X = np.asarray(X)
+        if X.dtype.kind not in "biuf":
+            raise DataError(f"X must be real numbers; got dtype {X.dtype}")
+        if X.ndim != 2:
+            hint = " (use X.reshape(-1, 1) for a single feature)" if X.ndim == 1 else ""
+            raise DataError(f"X must be 2-D (samples, features); got shape {X.shape}{hint}")
+        if X.shape[1] != self.n_inputs:
+            raise DataError(f"X has {X.shape[1]} features but the network expects {self.n_inputs}")
+        X = np.ascontiguousarray(X, dtype=self.dtype)
+        if not np.all(np.isfinite(X)):
+            raise DataError("X contains NaN or infinity; remove or fill those values")
+        if self.input_mean is not None and self.input_scale is not None:
+            X = ((X - self.input_mean) / self.input_scale).astype(self.dtype, copy=False)
+        return X
+
+    def prepare_Y(self, y: Any) -> Array:
+        """Targets as a dense (m, n_outputs) matrix of the network's dtype (see losses.py)."""
+        y = np.asarray(y)
+        if y.ndim not in (1, 2):
+            raise DataError(f"y must be 1-D labels or a 2-D (samples, outputs) matrix; got shape {y.shape}")
+        return self.output.targets(y, self.n_outputs, self.dtype)
+
+    def fit_input_scaling(self, X: Any) -> None:
+        """Learn ``input_mean`` and ``input_scale`` from X (constant columns get scale 1)."""
+        self.input_mean = self.input_scale = None
+        X = self.prepare_X(X)
+        std = X.std(axis=0)
+        self.input_mean = X.mean(axis=0)
+        self.input_scale = np.where(std > 0, std, 1.0).astype(self.dtype)
+
+    # ------------------------------------------------------------- propagation
+    def set_batch(self, m: int) -> None:
+        """Point every cache at a batch of m rows (buffers grow once, then are reused)."""
+        if m != self._m:
+            for layer in self.layers:
+                layer.set_batch(m)
+            if m > self.output._row_max.shape[0]:
+                self.output.allocate(m, self.dtype)
+            self._m = m
+
+    def forward(self, X: Array) -> Array:
+        """Forward propagation of a prepared batch; returns ``A[L]`` (a view of a buffer)."""
+        self.set_batch(X.shape[0])
+        A = X                                            # A[0] = X                (m, n_0)
+        for layer in self.layers[:-1]:
+            A = layer.forward(A)                         # A[l] = g(A[l-1] W[l] + b[l])
+        last = self.layers[-1]
+        self.output.forward(last.linear(A), last.A)      # A[L] = output(Z[L])    (m, n_L)
+        return last.A
+
+    def backward(self) -> None:
+        """Back propagation, steps 1-6 of the lecture for L layers. Needs dZ[L] in place."""
+        layers = self.layers
+        for l in range(len(layers) - 1, 0, -1):
+            prev = layers[l - 1]
+            layers[l].backward_linear(prev.dA)           # dW[l], db[l], dA[l-1]     steps 1-3
+            prev.backward_activation()                   # dZ[l-1] = dA[l-1] * g'    step 4
+        layers[0].backward_linear(None)                  # dW[1], db[1] (no dA[0])   steps 5-6
+
+    def train_step(self, X: Array, Y: Array, l2: float) -> float:
+        """Forward, loss and backward on a prepared batch; fills every dW, db. Returns J."""
+        A = self.forward(X)
+        last = self.layers[-1]
+        loss = self.output.loss(last.Z, A, Y, last.dZ)   # J (data part), dZ as scratch
+        delta(A, Y, last.dZ)                             # dZ[L] = (A[L] - Y) / m
+        self.backward()
+        if l2:
+            loss += self.add_l2(l2)
+        return loss
+
+    def add_l2(self, l2: float) -> float:
+        """Add ``l2 W`` to every dW; returns the penalty ``(l2 / 2) sum_l ||W[l]||^2``."""
+        n = self.n_weights
+        W, dW = self._theta[:n], self._dtheta[:n]        # every weight, no bias
+        dW += l2 * W                                     # dW += l2 W
+        return 0.5 * l2 * float(np.vdot(W, W))           # (l2 / 2) sum ||W||^2
+
+    # -------------------------------------------------------------- public API
+    def loss_and_gradients(self, X: Any, y: Any, l2: float = 0.0) -> tuple[float, list[tuple[Array, Array]]]:
+        """The loss J and ``[(dW1, db1), (dW2, db2), ...]`` (fresh copies) for a batch.
+
+        Shapes: X (m, n_in); y (m,) labels or (m, n_out); ``grads[l]`` has the shapes of
+        ``layers[l].W`` and ``layers[l].b``.
+        """
+        X, Y = self.prepare_X(X), self.prepare_Y(y)
+        _check_lengths(X, Y)
+        loss = self.train_step(X, Y, _check_l2(l2))
+        return loss, [(layer.dW.copy(), layer.db.copy()) for layer in self.layers]
+
+    def loss(self, X: Any, y: Any, l2: float = 0.0) -> float:
+        """The loss J on (X, y), without touching the gradients."""
+        X, Y = self.prepare_X(X), self.prepare_Y(y)
+        _check_lengths(X, Y)
+        from .training import evaluate
+
+        loss, _ = evaluate(self, X, Y, INFERENCE_CHUNK)
+        return loss + 0.5 * _check_l2(l2) * sum(float(np.vdot(L.W, L.W)) for L in self.layers)
+
+    def predict_proba(self, X: Any) -> Array:
+        """Output activations ``A[L]`` for X: (m, n_out), a fresh array.
+
+        Class probabilities for softmax (rows sum to 1), per-label probabilities for
+        sigmoid, predicted values for identity.
+        """
+        X = self.prepare_X(X)
+        out = np.empty((X.shape[0], self.n_outputs), dtype=self.dtype)
+        for i in range(0, X.shape[0], INFERENCE_CHUNK):
+            out[i : i + INFERENCE_CHUNK] = self.forward(X[i : i + INFERENCE_CHUNK])
+        return out
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predictions for X, shape (m,): class labels (``classes`` when set, else indices)
+        for softmax, 0/1 for a single sigmoid unit ((m, k) for multi-label), values for
+        identity ((m, k) for several outputs).
+        """
+        decided = self.output.decide(self.predict_proba(X))
+        if self.classes is not None and self.output.name == "softmax":
+            return np.asarray(self.classes)[decided]
+        return decided
+
+    def fit(self, X: Any, y: Any, **kwargs: Any) -> History:
+        """Train on (X, y); see :func:`nlayer.training.fit` for the options. Returns the History."""
+        from .training import fit
+
+        return fit(self, X, y, **kwargs)
+
+    def copy(self, dtype: str | np.dtype | None = None) -> Network:
+        """A deep copy, optionally cast to another dtype (gradient checks use float64)."""
+        dt = check_dtype(dtype if dtype is not None else self.dtype)
+        clone = Network(self.sizes, self.activation, self.output.name, self.init, self.init_scale, 0, dt)
+        clone.flat()[0][...] = self.flat()[0]
+        clone.classes = None if self.classes is None else list(self.classes)
+        if self.input_mean is not None and self.input_scale is not None:
+            clone.input_mean = self.input_mean.astype(dt)
+            clone.input_scale = self.input_scale.astype(dt)
+        return clone
+
+    def __repr__(self) -> str:
+        arch = "-".join(str(n) for n in self.sizes)
+        return (
+            f"Network([{arch}], activation={self.activation!r}, output={self.output.name!r}, "
+            f"dtype={self.dtype.name!r})"
+        )
+
+
+def _check_lengths(X: Array, Y: Array) -> None:
+    if X.shape[0] != Y.shape[0]:
+        raise DataError(f"X has {X.shape[0]} rows but y has {Y.shape[0]}; they must match")
+    if X.shape[0] == 0:
+        raise DataError("X has no rows; at least one sample is needed")
+
+
+def _check_l2(l2: Any) -> float:
+    if isinstance(l2, bool) or not isinstance(l2, (int, float)) or not l2 >= 0 or l2 == float("inf"):
+        raise ConfigError(f"l2 must be a finite number >= 0; got {l2!r}")
+    return float(l2)
+
+
+def require_fitted(net: Network | None, what: str = "model") -> Network:
+    if net is None:
+        raise NotFittedError(f"this {what} is not fitted yet; call fit() (or nlayer.load()) first")
+    return net

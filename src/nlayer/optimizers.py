@@ -1,0 +1,171 @@
+"""Parameter updates: SGD (the lecture's gradient descent), momentum, Nesterov, Adam.
+
+An optimizer is bound once to a list of parameter arrays; it then allocates its state
+(velocities, moments, one scratch buffer per parameter) and every ``step`` updates the
+parameters in place with no allocation. ``lr`` may be changed between steps (schedules
+do), and is a Python float so float32 parameters stay float32.
+
+Update formulas, per parameter ``W`` with gradient ``dW``:
+
+- SGD:       ``W -= lr dW``
+- momentum:  ``v = mu v - lr dW;  W += v``                    (CS231n, scikit-learn)
+- Nesterov:  ``v = mu v - lr dW;  W += mu v - lr dW``         (scikit-learn, PyTorch)
+- Adam:      ``t += 1;  m = b1 m + (1 - b1) dW;  v = b2 v + (1 - b2) dW^2;``
+             ``W -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)``  (Kingma & Ba, PyTorch)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .errors import ConfigError
+
+Array = np.ndarray
+
+
+def _positive(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 < value < math.inf):
+        raise ConfigError(f"{name} must be a positive finite number; got {value!r}")
+    return float(value)
+
+
+def _fraction(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 <= value < 1):
+        raise ConfigError(f"{name} must be in [0, 1); got {value!r}")
+    return float(value)
+
+
+class Optimizer:
+    """Base class: ``bind(params)`` once, then ``step(params, grads)`` per batch."""
+
+    name = ""
+    state_names: tuple[str, ...] = ()
+
+    def __init__(self, lr: float) -> None:
+        self.lr = _positive("lr", lr)
+        self.state: dict[str, list[Array]] = {}
+        self._scratch: list[Array] = []
+        self.t = 0
+
+    def bind(self, params: list[Array]) -> None:
+        """Allocate the state for these parameters (zeros), once."""
+        self.state = {name: [np.zeros_like(p) for p in params] for name in self.state_names}
+        self._scratch = [np.empty_like(p) for p in params]
+        self.t = 0
+
+    def is_bound_to(self, params: list[Array]) -> bool:
+        return len(self._scratch) == len(params) and all(
+            s.shape == p.shape and s.dtype == p.dtype for s, p in zip(self._scratch, params)
+        )
+
+    def step(self, params: list[Array], grads: list[Array]) -> None:
+        self.t += 1
+        for i, (W, dW) in enumerate(zip(params, grads)):
+            self._update(i, W, dW, self._scratch[i])
+
+    def _update(self, i: int, W: Array, dW: Array, s: Array) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def hyperparameters(self) -> dict[str, float]:
+        return {"lr": self.lr}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters().items())
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(Optimizer):
+    name = "sgd"
+
+    def _update(self, i: int, W: Array, dW: Array, s: Array) -> None:
+        np.multiply(dW, self.lr, out=s)              # lr dW
+        np.subtract(W, s, out=W)                     # W -= lr dW
+
+
+class Momentum(Optimizer):
+    name = "momentum"
+    state_names = ("velocity",)
+
+    def __init__(self, lr: float, momentum: float = 0.9) -> None:
+        super().__init__(lr)
+        self.momentum = _fraction("momentum", momentum)
+
+    def _update(self, i: int, W: Array, dW: Array, s: Array) -> None:
+        v = self.state["velocity"][i]
+        np.multiply(dW, self.lr, out=s)              # lr dW
+        np.multiply(v, self.momentum, out=v)         # mu v
+        np.subtract(v, s, out=v)                     # v = mu v - lr dW
+        np.add(W, v, out=W)                          # W += v
+
+    def hyperparameters(self) -> dict[str, float]:
+        return {"lr": self.lr, "momentum": self.momentum}
+
+
+class Nesterov(Momentum):
+    name = "nesterov"
+
+    def _update(self, i: int, W: Array, dW: Array, s: Array) -> None:
+        v = self.state["velocity"][i]
+        np.multiply(dW, self.lr, out=s)              # lr dW
+        np.multiply(v, self.momentum, out=v)
+        np.subtract(v, s, out=v)                     # v = mu v - lr dW
+        np.subtract(W, s, out=W)                     # W -= lr dW
+        np.multiply(v, self.momentum, out=s)         # mu v
+        np.add(W, s, out=W)                          # W += mu v    (so W += mu v - lr dW)
+
+
+class Adam(Optimizer):
+    name = "adam"
+    state_names = ("m", "v")
+
+    def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
+        super().__init__(lr)
+        self.beta1 = _fraction("beta1", beta1)
+        self.beta2 = _fraction("beta2", beta2)
+        self.eps = _positive("eps", eps)
+
+    def step(self, params: list[Array], grads: list[Array]) -> None:
+        self.t += 1
+        self._step_size = self.lr / (1.0 - self.beta1**self.t)           # lr / (1 - b1^t)
+        self._inv_sqrt_bc2 = 1.0 / math.sqrt(1.0 - self.beta2**self.t)   # 1 / sqrt(1 - b2^t)
+        for i, (W, dW) in enumerate(zip(params, grads)):
+            self._update(i, W, dW, self._scratch[i])
+
+    def _update(self, i: int, W: Array, dW: Array, s: Array) -> None:
+        m, v = self.state["m"][i], self.state["v"][i]
+        b1, b2 = self.beta1, self.beta2
+        np.multiply(m, b1, out=m)
+        np.multiply(dW, 1.0 - b1, out=s)
+        np.add(m, s, out=m)                          # m = b1 m + (1 - b1) dW
+        np.multiply(v, b2, out=v)
+        np.multiply(dW, dW, out=s)
+        np.multiply(s, 1.0 - b2, out=s)
+        np.add(v, s, out=v)                          # v = b2 v + (1 - b2) dW^2
+        np.sqrt(v, out=s)
+        np.multiply(s, self._inv_sqrt_bc2, out=s)
+        np.add(s, self.eps, out=s)                   # sqrt(v / (1 - b2^t)) + eps
+        np.divide(m, s, out=s)
+        np.multiply(s, self._step_size, out=s)
+        np.subtract(W, s, out=W)                     # W -= lr m_hat / (sqrt(v_hat) + eps)
+
+    def hyperparameters(self) -> dict[str, float]:
+        return {"lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "momentum": Momentum, "nesterov": Nesterov, "adam": Adam}
+
+
+def make_optimizer(name: str | Optimizer, lr: float, **options: Any) -> Optimizer:
+    """An optimizer from its name and hyper-parameters (options it does not take are ignored
+    when they are None). An ``Optimizer`` instance is returned as is."""
+    if isinstance(name, Optimizer):
+        return name
+    if name not in OPTIMIZERS:
+        raise ConfigError(f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
+    cls = OPTIMIZERS[name]
+    accepted = {"momentum": ("momentum",), "nesterov": ("momentum",), "adam": ("beta1", "beta2", "eps")}
+    kwargs = {k: v for k, v in options.items() if v is not None and k in accepted.get(name, ())}
+    return cls(lr, **kwargs)

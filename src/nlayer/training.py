@@ -1,0 +1,331 @@
+"""The training loop: mini-batches, shuffling, validation, early stopping, callbacks.
+
+One step is the lecture's gradient descent on a batch::
+
+    J, dW, db = forward + back propagation (Network.train_step)
+    W, b     <- optimizer update                (optimizers.py)
+
+``batch_size=None`` is full-batch gradient descent, as in the lecture (no shuffling is
+needed then). Otherwise the rows are shuffled every epoch with the ``seed`` generator and
+gathered into preallocated batch buffers with ``np.take(..., out=)``.
+
+Per epoch, the History records the mean training loss over the epoch's batches (each
+computed before its update, as Keras and scikit-learn report it) and the running training
+accuracy, then validation loss and accuracy on the weights at the epoch's end. Losses
+include the L2 penalty.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import ConfigError, DataError, DivergenceError
+from .network import Network, _check_l2, _check_lengths, as_generator
+from .optimizers import Optimizer, make_optimizer
+from .schedules import Schedule, make_schedule
+
+Array = np.ndarray
+
+DEFAULT_LR = {"sgd": 0.1, "momentum": 0.01, "nesterov": 0.01, "adam": 0.001}
+
+
+@dataclass
+class History:
+    """Per-epoch metrics of a training run (lists indexed by epoch, 0-based).
+
+    ``accuracy`` and ``val_accuracy`` stay empty for regression; ``val_*`` stay empty
+    without validation data. ``best_epoch`` is the epoch whose weights were kept by early
+    stopping (None without it); ``stopped_early`` says whether patience ran out.
+    """
+
+    loss: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    best_epoch: int | None = None
+    stopped_early: bool = False
+
+    @property
+    def epochs(self) -> int:
+        return len(self.loss)
+
+    def last(self) -> dict[str, float]:
+        """The metrics of the last epoch, by name."""
+        return {k: v[-1] for k, v in self.as_dict().items() if v}
+
+    def as_dict(self) -> dict[str, list[float]]:
+        """Only the metrics that were recorded, by name."""
+        d = {"loss": self.loss, "accuracy": self.accuracy, "val_loss": self.val_loss,
+             "val_accuracy": self.val_accuracy, "lr": self.lr}
+        return {k: v for k, v in d.items() if v}
+
+    def __repr__(self) -> str:
+        last = ", ".join(f"{k}={v:.4g}" for k, v in self.last().items())
+        return f"History(epochs={self.epochs}{', ' + last if last else ''})"
+
+
+class Callback:
+    """Hooks called by the training loop. Set ``trainer.stop_training = True`` to stop."""
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        """Before the first epoch."""
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        """After each epoch (0-based), with that epoch's metrics; the weights are the epoch's."""
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        """After the last epoch (also after early stopping restored the best weights)."""
+
+
+CallbackLike = Callback | Callable[[int, dict[str, float]], Any]
+
+
+class _FunctionCallback(Callback):
+    def __init__(self, fn: Callable[[int, dict[str, float]], Any]) -> None:
+        self.fn = fn
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        if self.fn(epoch, logs) is False:
+            trainer.stop_training = True
+
+
+@dataclass
+class Trainer:
+    """Everything a training run holds; callbacks (progress, checkpoints) read it."""
+
+    network: Network
+    optimizer: Optimizer
+    schedule: Schedule
+    rng: np.random.Generator
+    lr0: float
+    l2: float
+    batch_size: int
+    shuffle: bool
+    history: History
+    epoch: int = 0
+    stop_training: bool = False
+
+
+def evaluate(net: Network, X: Array, Y: Array, chunk: int) -> tuple[float, float | None]:
+    """Mean data loss and accuracy (None for regression) of ``net`` on prepared (X, Y)."""
+    total, correct, n = 0.0, 0, X.shape[0]
+    last = net.layers[-1]
+    for i in range(0, n, chunk):
+        Xc, Yc = X[i : i + chunk], Y[i : i + chunk]
+        A = net.forward(Xc)
+        total += net.output.loss(last.Z, A, Yc, last.dZ) * Xc.shape[0]
+        c = net.output.count_correct(A, Yc)
+        correct += c or 0
+    accuracy = correct / n if net.is_classifier else None
+    return total / n, accuracy
+
+
+def split_validation(
+    net: Network, X: Array, Y: Array, fraction: float, rng: np.random.Generator
+) -> tuple[Array, Array, Array, Array]:
+    """Hold out ``fraction`` of the rows (stratified by class for softmax outputs)."""
+    n = X.shape[0]
+    if net.output.name == "softmax":
+        labels = Y.argmax(axis=1)
+        val_idx = []
+        for c in np.unique(labels):
+            rows = rng.permutation(np.flatnonzero(labels == c))
+            val_idx.append(rows[: int(round(fraction * rows.size))])
+        val = np.sort(np.concatenate(val_idx))
+    else:
+        val = np.sort(rng.permutation(n)[: int(round(fraction * n))])
+    if val.size == 0 or val.size == n:
+        raise DataError(
+            f"validation_fraction={fraction} of {n} rows leaves an empty training or validation set"
+        )
+    train = np.setdiff1d(np.arange(n), val, assume_unique=True)
+    return X[train], Y[train], X[val], Y[val]
+
+
+def _check_batch_size(batch_size: Any, n: int) -> int:
+    if batch_size is None:
+        return n
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ConfigError(f"batch_size must be a whole number >= 1 or None (full batch); got {batch_size!r}")
+    if batch_size > n:
+        warnings.warn(
+            f"batch_size={batch_size} is larger than the {n} training rows; using {n} (full batch)",
+            UserWarning, stacklevel=3,
+        )
+        return n
+    return int(batch_size)
+
+
+def fit(
+    net: Network,
+    X: Any,
+    y: Any,
+    *,
+    epochs: int = 100,
+    batch_size: int | None = None,
+    optimizer: str | Optimizer = "sgd",
+    lr: float | None = None,
+    l2: float = 0.0,
+    momentum: float = 0.9,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+    schedule: str | Schedule | None = None,
+    validation_data: tuple[Any, Any] | None = None,
+    validation_fraction: float = 0.0,
+    early_stopping: int | None = None,
+    min_delta: float = 0.0,
+    shuffle: bool = True,
+    seed: int | np.random.Generator | None = None,
+    callbacks: Sequence[CallbackLike] = (),
+    initial_epoch: int = 0,
+    history: History | None = None,
+) -> History:
+    """Train ``net`` on (X, y) and return its :class:`History` (also kept as ``net.history``).
+
+    Args:
+        X: (n, n_in) features; y: (n,) labels or (n, n_out) targets.
+        epochs: epoch to stop after (counting from 0, so ``initial_epoch`` .. ``epochs - 1`` run).
+        batch_size: rows per step; None is full-batch gradient descent (the lecture).
+        optimizer: ``sgd``, ``momentum``, ``nesterov``, ``adam`` or an Optimizer instance
+            (an instance keeps its state, so a resumed run continues exactly).
+        lr: learning rate; None takes the optimizer's default (sgd 0.1, momentum and
+            nesterov 0.01, adam 0.001).
+        l2: L2 strength: the loss gains ``(l2 / 2) sum ||W||^2``, each dW gains ``l2 W``.
+        momentum, beta1, beta2, eps: optimizer hyper-parameters (used where they apply).
+        schedule: ``constant``, ``step`` (halve every 10 epochs), ``cosine``, or a Schedule.
+        validation_data: (X_val, y_val), or validation_fraction of (X, y) held out.
+        early_stopping: patience in epochs: stop when the validation loss (training loss
+            without validation) has not improved by ``min_delta`` for that many epochs,
+            and restore the best weights.
+        seed: int or Generator for shuffling and the validation split.
+        callbacks: ``Callback`` objects or functions ``f(epoch, logs)`` (return False to stop).
+        initial_epoch, history: continue an earlier run (its History is appended to).
+
+    Raises:
+        DivergenceError: the loss became NaN or infinite; the weights are restored to the
+            end of the last complete epoch (or to their initial values in the first).
+    """
+    X, Y = net.prepare_X(X), net.prepare_Y(y)
+    _check_lengths(X, Y)
+    l2 = _check_l2(l2)
+    for name, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ConfigError(f"{name} must be a whole number >= 0; got {value!r}")
+    if early_stopping is not None and (
+        isinstance(early_stopping, bool) or not isinstance(early_stopping, int) or early_stopping < 1
+    ):
+        raise ConfigError(f"early_stopping must be a patience in epochs >= 1, or None; got {early_stopping!r}")
+    if not isinstance(validation_fraction, (int, float)) or not 0 <= validation_fraction < 1:
+        raise ConfigError(f"validation_fraction must be in [0, 1); got {validation_fraction!r}")
+    rng = as_generator(seed)
+    X_val: Array | None = None
+    Y_val: Array | None = None
+    if validation_data is not None:
+        X_val, Y_val = net.prepare_X(validation_data[0]), net.prepare_Y(validation_data[1])
+        _check_lengths(X_val, Y_val)
+    elif validation_fraction > 0:
+        X, Y, X_val, Y_val = split_validation(net, X, Y, float(validation_fraction), rng)
+    if lr is None and not isinstance(optimizer, Optimizer):
+        lr = DEFAULT_LR.get(str(optimizer), 0.1)
+    opt = make_optimizer(optimizer, lr if lr is not None else 0.1,
+                         momentum=momentum, beta1=beta1, beta2=beta2, eps=eps)
+    theta, dtheta = net.flat()
+    if not opt.is_bound_to([theta]):
+        opt.bind([theta])
+    trainer = Trainer(
+        network=net, optimizer=opt, schedule=make_schedule(schedule, epochs),
+        rng=rng, lr0=opt.lr if lr is None else float(lr), l2=l2,
+        batch_size=_check_batch_size(batch_size, X.shape[0]), shuffle=bool(shuffle),
+        history=history if history is not None else History(), epoch=int(initial_epoch),
+    )
+    hooks = [c if isinstance(c, Callback) else _FunctionCallback(c) for c in callbacks]
+    net.history = trainer.history
+    _run(trainer, X, Y, X_val, Y_val, int(epochs), early_stopping, float(min_delta), hooks)
+    return trainer.history
+
+
+def _run(
+    tr: Trainer, X: Array, Y: Array, X_val: Array | None, Y_val: Array | None,
+    epochs: int, patience: int | None, min_delta: float, hooks: list[Callback],
+) -> None:
+    net, opt, hist = tr.network, tr.optimizer, tr.history
+    theta, dtheta = net.flat()
+    params, grads = [theta], [dtheta]
+    n, bs = X.shape[0], tr.batch_size
+    full_batch = bs >= n
+    Xbuf = np.empty((0 if full_batch else bs, X.shape[1]), dtype=X.dtype)
+    Ybuf = np.empty((0 if full_batch else bs, Y.shape[1]), dtype=Y.dtype)
+    last_good = theta.copy()                       # the last finite weights
+    best = theta.copy() if patience else None
+    best_value, wait = math.inf, 0
+    classify = net.is_classifier
+    for hook in hooks:
+        hook.on_train_begin(tr)
+    while tr.epoch < epochs and not tr.stop_training:
+        epoch = tr.epoch
+        opt.lr = tr.schedule(epoch, tr.lr0)
+        order = tr.rng.permutation(n) if tr.shuffle and not full_batch else None
+        total, correct = 0.0, 0
+        for start in range(0, n, bs):
+            if order is None:
+                Xb, Yb = X[start : start + bs], Y[start : start + bs]
+            else:
+                idx = order[start : start + bs]
+                Xb = np.take(X, idx, axis=0, out=Xbuf[: idx.size])
+                Yb = np.take(Y, idx, axis=0, out=Ybuf[: idx.size])
+            loss = net.train_step(Xb, Yb, tr.l2)
+            if not math.isfinite(loss):
+                _diverged(tr, theta, last_good, epoch, loss)
+            total += loss * Xb.shape[0]
+            if classify:
+                correct += net.output.count_correct(net.layers[-1].A, Yb) or 0
+            opt.step(params, grads)
+        if not np.all(np.isfinite(theta)):
+            _diverged(tr, theta, last_good, epoch, math.nan)
+        np.copyto(last_good, theta)
+        logs = {"loss": total / n}
+        if classify:
+            logs["accuracy"] = correct / n
+        if X_val is not None and Y_val is not None:
+            val_loss, val_acc = evaluate(net, X_val, Y_val, bs)
+            n_w = net.n_weights
+            logs["val_loss"] = val_loss + 0.5 * tr.l2 * float(np.vdot(theta[:n_w], theta[:n_w]))
+            if val_acc is not None:
+                logs["val_accuracy"] = val_acc
+        logs["lr"] = opt.lr
+        for key, value in logs.items():
+            getattr(hist, key).append(value)
+        tr.epoch = epoch + 1
+        if patience and best is not None:
+            value = logs.get("val_loss", logs["loss"])
+            if value < best_value - min_delta:
+                best_value, wait, hist.best_epoch = value, 0, epoch
+                np.copyto(best, theta)
+            else:
+                wait += 1
+                if wait >= patience:
+                    hist.stopped_early = tr.stop_training = True
+        for hook in hooks:
+            hook.on_epoch_end(tr, epoch, logs)
+    if best is not None and hist.best_epoch is not None:
+        np.copyto(theta, best)
+    for hook in hooks:
+        hook.on_train_end(tr)
+
+
+def _diverged(tr: Trainer, theta: Array, last_good: Array, epoch: int, loss: float) -> None:
+    np.copyto(theta, last_good)
+    raise DivergenceError(
+        f"training diverged in epoch {epoch + 1}: the loss became {loss}; the weights were "
+        f"restored to the end of epoch {epoch} (the last finite state). Lower the learning "
+        f"rate (it was {tr.optimizer.lr:g}) or the L2 strength.",
+        epoch=epoch,
+    )
