@@ -37,8 +37,8 @@ from .training import Callback, History
 
 PROG = "nlayer"
 DEFAULTS = {  # `nlayer train` with no options: reaches >= 0.95 validation accuracy on the spiral in ~1 s
-    "layers": "100,100", "activation": "relu", "epochs": 200, "batch_size": 32, "optimizer": "adam",
-    "lr": 0.01, "l2": 1e-4, "val_fraction": 0.2, "seed": 0, "dtype": "float32",
+    "layers": "100,100", "activation": "relu", "epochs": 150, "batch_size": 32, "optimizer": "adam",
+    "lr": 0.003, "l2": 1e-4, "val_fraction": 0.2, "seed": 0, "dtype": "float32",
 }
 
 
@@ -187,7 +187,7 @@ class Dataset:
     source: str
 
 
-def load_dataset(spec: str, target: str | None = None) -> Dataset:
+def load_dataset(spec: str, target: str | None = None, min_rows: int = 2) -> Dataset:
     """``spiral`` (the lecture's 300 points, seed 0) or a CSV/NPZ file via ``nlayer.data``."""
     if spec == "spiral":
         if target is not None:
@@ -198,7 +198,7 @@ def load_dataset(spec: str, target: str | None = None) -> Dataset:
         return Dataset(X, y, ["x1", "x2"], "class", "spiral")
     from .data import load_table
 
-    t = load_table(spec, target=target)
+    t = load_table(spec, target=target, min_rows=min_rows)
     return Dataset(t.X, t.y, list(t.feature_names), t.target_name, t.source)
 
 
@@ -421,22 +421,32 @@ def _table(rows: dict[str, dict[str, float]]) -> str:
 
 
 # ---------------------------------------------------------------- predict, evaluate
-def _features(net: Network, data: Dataset) -> np.ndarray:
+def predict_features(net: Network, spec: str, target: str | None) -> np.ndarray:
     """The model's input columns from DATA, matched by count and order (not by name).
 
-    DATA holds either exactly the model's n_in feature columns, or those plus a target
-    column (named by --target, else the last), which is ignored.
+    DATA holds the model's n_in feature columns, in training order, and may also hold the
+    target column (named by ``--target``, else the last column), which is then ignored.
+    An NPZ needs ``X``; its ``y`` is optional.
     """
-    n_in, X = net.n_inputs, data.X
-    if X.shape[1] == n_in:
-        return X
-    if X.shape[1] + 1 == n_in and data.y.dtype.kind in "iuf":
-        return np.column_stack([X, data.y.astype(np.float64)])   # no target column: the "target" was a feature
-    raise DataError(
-        f"{data.source}: the model expects {n_in} feature columns; the file has {X.shape[1]} besides the target "
-        f"'{data.target_name}' ({X.shape[1] + 1} in all). "
-        "Give the features in training order, with or without the target."
-    )
+    from .data import load_table
+
+    if spec == "spiral":
+        return load_dataset(spec, target).X
+    n_in, first = net.n_inputs, None
+    try:
+        first = load_table(spec, target, min_rows=1)
+    except DataError:
+        if target is not None:
+            raise
+    if first is not None and first.X.shape[1] == n_in:
+        return first.X
+    if target is None:
+        X = load_table(spec, min_rows=1, features_only=True).X
+        if X.shape[1] == n_in:
+            return X
+    have = f"{first.X.shape[1]} feature columns besides the target '{first.target_name}'" if first else "none"
+    raise DataError(f"{spec}: the model expects {n_in} feature columns, in training order (the target column "
+                    f"may follow or be named with --target); the file has {have}")
 
 
 def _class_indices(net: Network, data: Dataset) -> np.ndarray:
@@ -468,7 +478,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from . import io as nio
 
     net = nio.load(args.model)
-    X = _features(net, load_dataset(args.data, args.target))
+    X = predict_features(net, args.data, args.target)
     A = net.predict_proba(X)
     if args.proba and not net.is_classifier:
         raise ConfigError("--proba needs a classifier; this model does regression (identity output)")
@@ -496,7 +506,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from . import io as nio
 
     net = nio.load(args.model)
-    data = load_dataset(args.data, args.target)
+    data = load_dataset(args.data, args.target, min_rows=1)
     if data.X.shape[1] != net.n_inputs:
         raise DataError(f"{data.source}: the model expects {net.n_inputs} feature columns besides the target "
                         f"'{data.target_name}'; the file has {data.X.shape[1]}")

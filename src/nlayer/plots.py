@@ -95,9 +95,12 @@ def plot_decision_boundary(
                        linewidths=0.4, label=str(labels[c]))
         ax.legend(title="class", loc="best", fontsize="small")
     else:
-        surface = ax.contourf(g0, g1, A[:, 0].reshape(g0.shape), levels=20, cmap="viridis", alpha=0.6)
-        ax.scatter(X[:, 0], X[:, 1], c=np.asarray(y, dtype=np.float64), cmap="viridis", s=14,
-                   edgecolors="black", linewidths=0.4, norm=surface.norm)
+        from matplotlib.colors import Normalize
+
+        values = np.asarray(y, dtype=np.float64)
+        norm = Normalize(float(min(values.min(), A.min())), float(max(values.max(), A.max())))
+        surface = ax.contourf(g0, g1, A[:, 0].reshape(g0.shape), levels=20, cmap="viridis", norm=norm, alpha=0.6)
+        ax.scatter(X[:, 0], X[:, 1], c=values, cmap="viridis", norm=norm, s=14, edgecolors="black", linewidths=0.4)
         fig.colorbar(surface, ax=ax, label="prediction")
     ax.set_xlabel("feature 1")
     ax.set_ylabel("feature 2")
