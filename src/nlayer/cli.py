@@ -229,6 +229,7 @@ class TrainJob:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """``nlayer train``: check the run folder, load, split, standardise, fit, write, report."""
+    check_train_args(args)
     out, created = prepare_out_dir(args.out, args.force)
     try:
         job = build_job(args, out)
@@ -240,6 +241,23 @@ def cmd_train(args: argparse.Namespace) -> int:
     write_run(job)
     print_summary(job)
     return 0
+
+
+def check_train_args(args: argparse.Namespace) -> None:
+    """Reject out-of-range numbers by their option name before anything is created."""
+    checks = [
+        ("--epochs", args.epochs, args.epochs >= 1, "a whole number >= 1"),
+        ("--batch-size", args.batch_size, args.batch_size >= 0, "a whole number >= 0 (0 is full batch)"),
+        ("--lr", args.lr, 0 < args.lr < float("inf"), "a positive finite number"),
+        ("--l2", args.l2, 0 <= args.l2 < float("inf"), "a finite number >= 0"),
+        ("--val-fraction", args.val_fraction, 0 <= args.val_fraction < 1, "in [0, 1)"),
+        ("--early-stopping", args.early_stopping, args.early_stopping is None or args.early_stopping >= 1,
+         "a patience in epochs >= 1"),
+        ("--seed", args.seed, args.seed >= 0, "a whole number >= 0"),
+    ]
+    for name, value, ok, want in checks:
+        if not ok:
+            raise ConfigError(f"{name} must be {want}; got {value}")
 
 
 def prepare_out_dir(out: str | None, force: bool) -> tuple[Path, bool]:
@@ -304,8 +322,6 @@ def build_job(args: argparse.Namespace, out: Path) -> TrainJob:
     net.fit_input_scaling(data.X[train_rows])       # statistics of the training split only
     net.classes = classes
     job = TrainJob(args, out, data, task, classes, targets, train_rows, val_rows, net)
-    if args.batch_size < 0:
-        raise ConfigError(f"--batch-size must be >= 0 (0 is full batch); got {args.batch_size}")
     batch = args.batch_size if args.batch_size and args.batch_size < len(train_rows) else None
     job.fit_options = dict(epochs=args.epochs, batch_size=batch, optimizer=args.optimizer, lr=args.lr, l2=args.l2,
                            early_stopping=args.early_stopping, seed=args.seed)
