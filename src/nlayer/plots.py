@@ -6,10 +6,12 @@ written atomically.
 
 from __future__ import annotations
 
+import functools
 import io
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -24,6 +26,23 @@ if TYPE_CHECKING:
 
 DPI = 100
 GRID = 300  # points per axis of the decision-region grid
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _no_library_deprecations(fn: F) -> F:
+    """Silence deprecation warnings raised inside matplotlib and its dependencies while
+    plotting (e.g. matplotlib < 3.11 calling pyparsing 3.3's deprecated ``parseString``):
+    they concern those libraries, not the user, and would break ``-W error`` and the CLI's
+    one-line output. Other warnings still surface."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
+            return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _save(fig: Figure, path: str | Path) -> None:
@@ -32,6 +51,7 @@ def _save(fig: Figure, path: str | Path) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
+@_no_library_deprecations
 def plot_history(history: History, path: str | Path, title: str = "") -> None:
     """``loss.png``: loss (left) and accuracy (right, classifiers only) per epoch, train vs validation."""
     from matplotlib.figure import Figure
@@ -60,6 +80,7 @@ def plot_history(history: History, path: str | Path, title: str = "") -> None:
     _save(fig, path)
 
 
+@_no_library_deprecations
 def plot_decision_boundary(
     net: Network, X: np.ndarray, y: np.ndarray, path: str | Path,
     classes: Sequence[Any] | None = None, title: str = "",
