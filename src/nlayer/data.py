@@ -35,7 +35,7 @@ __all__ = ["MAX_CLASSES", "TASKS", "Table", "check_task", "encode_labels", "infe
 TASKS = ("classify", "regress")
 MAX_CLASSES = 20              # infer_task: at most this many distinct whole numbers -> classify
 MAX_FILE_BYTES = 2**33        # 8 GiB: larger data does not fit this in-memory trainer anyway
-NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 NON_FINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
 
 
