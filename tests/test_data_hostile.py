@@ -259,3 +259,13 @@ def test_fuzz_csv_bytes_give_a_table_or_data_error(tmp_path, content):
     except DataError:
         return
     assert t.X.shape[1] == 2 and np.all(np.isfinite(t.X)) and len(t.y) == len(t.X) >= 2
+
+
+def test_unreadable_file_is_a_data_error(tmp_path, monkeypatch):
+    import nlayer.data
+
+    def denied(where):
+        raise PermissionError(13, "Permission denied", where)
+
+    monkeypatch.setattr(nlayer.data, "_read_bytes", denied)
+    assert "cannot read (Permission denied)" in _error(_file(tmp_path, "a,y\n1,0\n2,1\n"))
