@@ -169,3 +169,14 @@ def test_save_converts_numpy_labels_to_json_types(tmp_path):
 def test_save_rejects_what_is_not_a_network(tmp_path):
     with pytest.raises(TypeError, match="nlayer.Network"):
         io.save({"W1": np.zeros((2, 2))}, tmp_path / "m.safetensors")  # type: ignore[arg-type]
+
+
+def test_load_needs_only_numpy_and_save_without_safetensors_says_how_to_install(tmp_path, monkeypatch):
+    import sys
+
+    path = _save(_trained("softmax", "float32", [2, 3, 2], None), tmp_path)
+    monkeypatch.setitem(sys.modules, "safetensors", None)
+    monkeypatch.setitem(sys.modules, "safetensors.numpy", None)
+    assert io.load(path).sizes == [2, 3, 2]
+    with pytest.raises(ImportError, match="pip install safetensors"):
+        io.save(io.load(path), path)
