@@ -92,21 +92,18 @@ def test_file_is_plain_safetensors_with_documented_names_and_metadata(tmp_path):
     np.testing.assert_array_equal(W2, net.layers[1].W)
 
 
-def test_documented_plain_numpy_reader_reproduces_predict_proba(tmp_path):
-    """The reader shown in docs/model-format.md, which does not use nlayer."""
+def test_documented_plain_numpy_reader_reproduces_predict_proba(tmp_path, monkeypatch):
+    """Runs the reader shown in docs/model-format.md, which does not use nlayer."""
+    doc = (Path(__file__).parents[1] / "docs" / "model-format.md").read_text(encoding="utf-8")
+    code = doc.split("## Reading a model without nlayer", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    assert "nlayer" not in code.replace('"nlayer"', "")
     net = _trained("softmax", "float64", [3, 5, 4, 3], [0, 1, 2], scaled=True, activation="relu")
-    _save(net, tmp_path)
+    io.save(net, tmp_path / "model.safetensors")
     X = np.random.default_rng(2).standard_normal((10, 3))
-    with safe_open(str(tmp_path / "m.safetensors"), framework="numpy") as f:
-        meta = json.loads(f.metadata()["nlayer"])
-        t = {k: f.get_tensor(k) for k in f.keys()}
-    A = (X - t["input_mean"]) / t["input_scale"] if meta["standardized"] else X
-    L = len(meta["sizes"]) - 1
-    for l in range(1, L + 1):
-        Z = A @ t[f"W{l}"] + t[f"b{l}"]
-        A = np.maximum(Z, 0) if l < L else np.exp(Z - Z.max(1, keepdims=True))
-    A /= A.sum(1, keepdims=True)
-    np.testing.assert_allclose(A, net.predict_proba(X), rtol=1e-12)
+    monkeypatch.chdir(tmp_path)
+    scope: dict = {"X": X}
+    exec(compile(code, "docs/model-format.md", "exec"), scope)
+    np.testing.assert_allclose(scope["proba"], net.predict_proba(X), rtol=1e-12)
 
 
 def _save(net: nlayer.Network, folder) -> str:
@@ -172,3 +169,14 @@ def test_save_converts_numpy_labels_to_json_types(tmp_path):
 def test_save_rejects_what_is_not_a_network(tmp_path):
     with pytest.raises(TypeError, match="nlayer.Network"):
         io.save({"W1": np.zeros((2, 2))}, tmp_path / "m.safetensors")  # type: ignore[arg-type]
+
+
+def test_load_needs_only_numpy_and_save_without_safetensors_says_how_to_install(tmp_path, monkeypatch):
+    import sys
+
+    path = _save(_trained("softmax", "float32", [2, 3, 2], None), tmp_path)
+    monkeypatch.setitem(sys.modules, "safetensors", None)
+    monkeypatch.setitem(sys.modules, "safetensors.numpy", None)
+    assert io.load(path).sizes == [2, 3, 2]
+    with pytest.raises(ImportError, match="pip install safetensors"):
+        io.save(io.load(path), path)

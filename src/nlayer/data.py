@@ -35,7 +35,7 @@ __all__ = ["MAX_CLASSES", "TASKS", "Table", "check_task", "encode_labels", "infe
 TASKS = ("classify", "regress")
 MAX_CLASSES = 20              # infer_task: at most this many distinct whole numbers -> classify
 MAX_FILE_BYTES = 2**33        # 8 GiB: larger data does not fit this in-memory trainer anyway
-NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 NON_FINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
 
 
@@ -68,12 +68,15 @@ def load_table(
     if not p.is_file():
         raise DataError(f"{where}: not a data file (it is a directory or a special file)")
     suffix = p.suffix.lower()
-    if suffix == ".csv":
-        table = _load_csv(where, _read_bytes(where), target, features_only)
-    elif suffix == ".npz":
-        table = _load_npz(where, features_only)
-    else:
+    if suffix not in (".csv", ".npz"):
         raise DataError(f"{where}: unsupported file type {suffix or '(none)'!r}; use a .csv or .npz file")
+    try:
+        if suffix == ".csv":
+            table = _load_csv(where, _read_bytes(where), target, features_only)
+        else:
+            table = _load_npz(where, features_only)
+    except OSError as e:
+        raise DataError(f"{where}: cannot read ({e.strerror or e})") from None
     if table.X.shape[0] < min_rows:
         raise DataError(
             f"{where}: {table.X.shape[0]} data row(s); at least {min_rows} are needed "
@@ -86,11 +89,8 @@ def _read_bytes(where: str) -> bytes:
     size = os.path.getsize(where)
     if size > MAX_FILE_BYTES:
         raise DataError(f"{where}: {size} bytes is larger than the {MAX_FILE_BYTES}-byte limit")
-    try:
-        with open(where, "rb") as f:
-            return f.read()
-    except OSError as e:
-        raise DataError(f"{where}: cannot read ({e.strerror or e})") from None
+    with open(where, "rb") as f:
+        return f.read()
 
 
 # --------------------------------------------------------------------------- CSV

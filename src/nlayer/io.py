@@ -45,7 +45,7 @@ ITEMSIZE = {"F32": 4, "F64": 8}
 def _safetensors() -> Any:
     try:
         import safetensors.numpy as st
-    except ImportError:  # pragma: no cover - safetensors is a dependency of the package
+    except ImportError:  # safetensors is a dependency of the package, but the core runs without it
         raise ImportError("nlayer model files need the safetensors package: pip install safetensors") from None
     return st
 
