@@ -47,7 +47,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
 
 from .errors import DivergenceError
-from .network import INFERENCE_CHUNK, Network, check_dtype
+from .network import Network, check_dtype
 from .optimizers import SGD, Adam, Momentum, Nesterov, Optimizer
 
 try:  # scikit-learn >= 1.6
@@ -185,10 +185,11 @@ class _BaseNLayer(BaseEstimator):
         if sw is not None and np.any(sw < 0):
             raise ValueError("sample_weight must be non-negative")
         rng = np.random.default_rng(check_random_state(self.random_state).randint(2**31 - 1))
-        if self.solver == "lbfgs":
-            self._fit_lbfgs(X, self._Y(y, net.dtype), sw)
-        else:
-            self._fit_stochastic(X, y, sw, incremental, rng)
+        with np.errstate(over="ignore", invalid="ignore"):             # divergence is reported below
+            if self.solver == "lbfgs":
+                self._fit_lbfgs(X, self._Y(y, net.dtype), sw)
+            else:
+                self._fit_stochastic(X, y, sw, incremental, rng)
         theta, _ = net.flat()
         if not np.all(np.isfinite(theta)):
             raise DivergenceError(
@@ -301,8 +302,6 @@ class _BaseNLayer(BaseEstimator):
 
     def _fit_stochastic(self, X: Array, y: Array, sw: Array | None, incremental: bool,
                         rng: np.random.Generator) -> None:
-        if self.early_stopping and incremental:
-            raise ValueError("partial_fit does not support early_stopping=True")
         net = self._network
         theta, dtheta = net.flat()
         if not incremental or self._optimizer is None:
@@ -360,14 +359,21 @@ class _BaseNLayer(BaseEstimator):
             theta[...] = self._best_theta
 
     def _split(self, X: Array, y: Array, sw: Array | None, rng: np.random.Generator) -> tuple:
-        stratify = y if isinstance(self, ClassifierMixin) and y.ndim == 1 else None
+        """Hold out ``ceil(validation_fraction n)`` rows, at least 2 (stratified by class when
+        every class can be represented on both sides)."""
+        n = X.shape[0]
+        n_val = max(2, math.ceil(self.validation_fraction * n))
+        if n - n_val < 1:
+            raise ValueError(f"early_stopping needs at least 3 samples, got n_samples = {n}; "
+                             "set early_stopping=False or provide more data")
+        stratify = None
+        if isinstance(self, ClassifierMixin) and y.ndim == 1:
+            counts = np.unique(y, return_counts=True)[1]
+            if counts.min() >= 2 and min(n_val, n - n_val) >= counts.size:
+                stratify = y
         idx_train, idx_val = train_test_split(
-            np.arange(X.shape[0]), test_size=self.validation_fraction,
-            random_state=int(rng.integers(2**31 - 1)), stratify=stratify,
+            np.arange(n), test_size=n_val, random_state=int(rng.integers(2**31 - 1)), stratify=stratify,
         )
-        if idx_val.size < 2:
-            raise ValueError("The validation set is too small. Increase 'validation_fraction' "
-                             "or the size of your dataset.")
         self._best_theta = self._network.flat()[0].copy()
         sw_train, sw_val = (None, None) if sw is None else (sw[idx_train], sw[idx_val])
         return X[idx_train], X[idx_val], y[idx_train], y[idx_val], sw_train, sw_val
@@ -419,6 +425,9 @@ class _BaseNLayer(BaseEstimator):
         if self.solver not in ("sgd", "adam"):
             raise AttributeError(f"partial_fit is only available for stochastic optimizers; "
                                  f"{self.solver!r} is not stochastic")
+        if self.early_stopping:
+            raise AttributeError("partial_fit is not available with early_stopping=True "
+                                 "(one epoch per call leaves nothing to stop early)")
         return True
 
     # --------------------------------------------------------------- pickling
@@ -523,25 +532,19 @@ class NLayerClassifier(ClassifierMixin, _BaseNLayer):
 
     def predict_proba(self, X: Any) -> Array:
         """Class probabilities (n_samples, n_classes), rows summing to 1; per-label for multi-label."""
-        return self._network.predict_proba(self._prepare(X))
+        X = self._prepare(X)
+        return self._network.predict_proba(X)
 
     def predict_log_proba(self, X: Any) -> Array:
-        """``log(predict_proba(X))``, computed from the logits (finite even where a probability
-        underflows to 0)."""
-        X = self._prepare(X)
-        net, out = self._network, np.empty((X.shape[0], self._network.n_outputs), dtype=self._network.dtype)
-        for i in range(0, X.shape[0], INFERENCE_CHUNK):
-            net.forward(X[i : i + INFERENCE_CHUNK])
-            Z = net.layers[-1].Z
-            if net.output.name == "softmax":
-                out[i : i + INFERENCE_CHUNK] = Z - logsumexp(Z, axis=1, keepdims=True)  # log softmax
-            else:
-                out[i : i + INFERENCE_CHUNK] = -np.logaddexp(0.0, -Z)    # log sigmoid(Z)
-        return out
+        """``log(predict_proba(X))`` (-inf where a probability underflowed to 0, as in scikit-learn)."""
+        proba = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            return np.log(proba, out=proba)
 
     def predict(self, X: Any) -> Array:
         """Labels (n_samples,), or a 0/1 indicator matrix (n_samples, n_labels) for multi-label."""
-        return self._decide(self._network.predict_proba(self._prepare(X)))
+        X = self._prepare(X)
+        return self._decide(self._network.predict_proba(X))
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -581,7 +584,8 @@ class NLayerRegressor(RegressorMixin, _BaseNLayer):
 
     def predict(self, X: Any) -> Array:
         """Predicted values, (n_samples,) or (n_samples, n_outputs)."""
-        return self._network.predict(self._prepare(X))
+        X = self._prepare(X)
+        return self._network.predict(X)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
