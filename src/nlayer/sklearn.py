@@ -318,13 +318,20 @@ class _BaseNLayer(BaseEstimator):
             warnings.warn(f"batch_size={bs} is larger than the {n} training samples; using {n}",
                           UserWarning, stacklevel=3)
             bs = n
+        Xbuf, Ybuf = np.empty((bs, X.shape[1]), dtype=X.dtype), np.empty((bs, Y.shape[1]), dtype=Y.dtype)
         self.n_iter_ = 0
         for _ in range(self.max_iter):
             order = rng.permutation(n) if self.shuffle and bs < n else None
             total = 0.0
             for start in range(0, n, bs):
-                idx = slice(start, start + bs) if order is None else order[start : start + bs]
-                loss = self._step(X[idx], Y[idx], None if sw is None else sw[idx])
+                if order is None:                                        # in order: views, no copy
+                    rows: Any = slice(start, start + bs)
+                    Xb, Yb = X[rows], Y[rows]
+                else:                                                    # shuffled: gather into buffers
+                    rows = order[start : start + bs]
+                    Xb = np.take(X, rows, axis=0, out=Xbuf[: rows.size])
+                    Yb = np.take(Y, rows, axis=0, out=Ybuf[: rows.size])
+                loss = self._step(Xb, Yb, None if sw is None else sw[rows])
                 if loss is None:
                     continue
                 if not math.isfinite(loss):
