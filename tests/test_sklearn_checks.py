@@ -39,7 +39,7 @@ def expected_failures(estimator) -> dict[str, str]:
     if estimator.dtype == "float32":
         failures["check_sample_weight_equivalence_on_dense_data"] = (
             "float32 arithmetic: weighted and repeated fits agree to ~1e-6 relative, the check "
-            "demands 1e-7 (the float64 instances pass; test_sklearn.py checks float32 at 1e-5)"
+            "demands 1e-7 (the float64 instances pass; test_sklearn.py checks float32 at 1e-4)"
         )
         failures["check_regressor_multioutput"] = (
             "dtype='float32' predicts float32 by design; the check requires float64 predictions"
