@@ -5,12 +5,19 @@
     net = nlayer.Network([2, 100, 3], activation="relu", output="softmax", seed=0)
     history = net.fit(X, y, epochs=100, optimizer="sgd", lr=1.0, l2=1e-3, seed=0)
     report = nlayer.gradient_check(net, X[:20], y[:20])
+    nlayer.save(net, "model.safetensors"); net2 = nlayer.load("model.safetensors")
+    print("\n".join(nlayer.explain([2, 4, 3], batch=300)))   # the lecture's equations, with shapes
+
+The command line (``nlayer train``, ``predict``, ``evaluate``, ``gradcheck``, ``explain``)
+is ``nlayer.cli``; the progress bar and plots it uses are ``nlayer.progress`` and ``nlayer.plots``.
 """
 
 from __future__ import annotations
 
-from . import datasets, errors
+from . import data, datasets, errors
+from .explain import explain
 from .gradient_check import GradientCheckReport, ParameterCheck, gradient_check
+from .io import load, save
 from .layers import Dense
 from .network import Network
 from .optimizers import SGD, Adam, Momentum, Nesterov, Optimizer
@@ -36,7 +43,11 @@ __all__ = [
     "StepDecay",
     "Trainer",
     "__version__",
+    "data",
     "datasets",
     "errors",
+    "explain",
     "gradient_check",
+    "load",
+    "save",
 ]

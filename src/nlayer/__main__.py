@@ -1,0 +1,8 @@
+"""``python -m nlayer ...``: the same as the ``nlayer`` command."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Pictures of a training run: loss and accuracy curves, and the decision regions of a
+network with two inputs. matplotlib is imported here only, with the Agg backend through
+``matplotlib.figure.Figure`` (no pyplot, no display, no global state), and every PNG is
+written atomically.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._atomic import atomic_write_bytes
+from .errors import DataError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from .network import Network
+    from .training import History
+
+DPI = 100
+GRID = 300  # points per axis of the decision-region grid
+
+
+def _save(fig: Figure, path: str | Path) -> None:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def plot_history(history: History, path: str | Path, title: str = "") -> None:
+    """``loss.png``: loss (left) and accuracy (right, classifiers only) per epoch, train vs validation."""
+    from matplotlib.figure import Figure
+
+    has_acc = bool(history.accuracy)
+    fig = Figure(figsize=(10 if has_acc else 5.5, 4), layout="constrained")
+    axes = fig.subplots(1, 2 if has_acc else 1, squeeze=False)[0]
+    panels = [("loss", history.loss, history.val_loss)]
+    if has_acc:
+        panels.append(("accuracy", history.accuracy, history.val_accuracy))
+    for ax, (name, train, val) in zip(axes, panels):
+        epochs = np.arange(1, len(train) + 1)
+        ax.plot(epochs, train, label=f"train {name}", color="tab:blue")
+        if val:
+            ax.plot(epochs, val, label=f"validation {name}", color="tab:orange")
+        if history.best_epoch is not None:
+            ax.axvline(history.best_epoch + 1, color="grey", linestyle=":", label="best epoch")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        if name == "loss" and len(train) and min(train) > 0:
+            ax.set_yscale("log")
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    _save(fig, path)
+
+
+def plot_decision_boundary(
+    net: Network, X: np.ndarray, y: np.ndarray, path: str | Path,
+    classes: Sequence[Any] | None = None, title: str = "",
+) -> None:
+    """``decision_boundary.png`` for a network with 2 inputs: the learned regions (class
+    colours for classifiers, predicted value for regression) with the points on top.
+
+    Args:
+        X: (n, 2) points in the original (unstandardised) feature space.
+        y: (n,) class indices 0..k-1 for classifiers, target values for regression.
+    """
+    from matplotlib.figure import Figure
+
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != 2 or net.n_inputs != 2:
+        raise DataError(f"a decision boundary needs 2-D inputs; got X of shape {X.shape}")
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    pad = 0.1 * np.where(hi > lo, hi - lo, 1.0)
+    g0, g1 = np.meshgrid(np.linspace(lo[0] - pad[0], hi[0] + pad[0], GRID),
+                         np.linspace(lo[1] - pad[1], hi[1] + pad[1], GRID))
+    A = net.predict_proba(np.c_[g0.ravel(), g1.ravel()])
+    fig = Figure(figsize=(6, 5.5), layout="constrained")
+    ax = fig.subplots()
+    if net.is_classifier:
+        k = max(A.shape[1], 2)
+        region = (A.argmax(axis=1) if A.shape[1] > 1 else (A[:, 0] > 0.5)).astype(np.int64)
+        cmap = _class_cmap(k)
+        ax.contourf(g0, g1, region.reshape(g0.shape), levels=np.arange(k + 1) - 0.5, cmap=cmap, alpha=0.35)
+        labels = classes if classes is not None else list(range(k))
+        for c in range(k):
+            rows = np.asarray(y) == c
+            ax.scatter(X[rows, 0], X[rows, 1], s=14, color=cmap(c), edgecolors="black",
+                       linewidths=0.4, label=str(labels[c]))
+        ax.legend(title="class", loc="best", fontsize="small")
+    else:
+        from matplotlib.colors import Normalize
+
+        values = np.asarray(y, dtype=np.float64)
+        norm = Normalize(float(min(values.min(), A.min())), float(max(values.max(), A.max())))
+        surface = ax.contourf(g0, g1, A[:, 0].reshape(g0.shape), levels=20, cmap="viridis", norm=norm, alpha=0.6)
+        ax.scatter(X[:, 0], X[:, 1], c=values, cmap="viridis", norm=norm, s=14, edgecolors="black", linewidths=0.4)
+        fig.colorbar(surface, ax=ax, label="prediction")
+    ax.set_xlabel("feature 1")
+    ax.set_ylabel("feature 2")
+    ax.set_title(title or f"decision regions of {net!r}".replace("Network", "network "), fontsize="small")
+    _save(fig, path)
+
+
+def _class_cmap(k: int) -> Any:
+    from matplotlib.colors import ListedColormap
+
+    base = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown",
+            "tab:pink", "tab:gray", "tab:olive", "tab:cyan"]
+    if k <= len(base):
+        return ListedColormap(base[:k])
+    from matplotlib import colormaps
+
+    return colormaps["hsv"].resampled(k)
