@@ -242,8 +242,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     """
     if args.resume is not None:
         args = resume_args(args)
-    elif args.checkpoint_every is not None and args.checkpoint_every < 1:
-        raise ConfigError(f"--checkpoint-every must be a whole number of epochs >= 1; got {args.checkpoint_every}")
+    check_train_args(args)
     out, created = prepare_out_dir(args.out, args.force or args.resume is not None)
     try:
         job = build_job(args, out)
@@ -253,6 +252,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         run_job(job)
     except KeyboardInterrupt:            # a second Ctrl-C: stopped at once, files whole
         _remove_if_empty(out, created)
+        if not args.checkpoint_every:
+            raise                        # main() says "interrupted", exit 130
         return _fail(_interrupted(out, args, None), status=130)
     except DivergenceError as exc:
         where = _checkpoint_note(out) if args.checkpoint_every else ""
@@ -341,6 +342,25 @@ def resume_args(args: argparse.Namespace) -> argparse.Namespace:
     return argparse.Namespace(**merged)
 
 
+def check_train_args(args: argparse.Namespace) -> None:
+    """Reject out-of-range numbers by their option name before anything is created."""
+    every = getattr(args, "checkpoint_every", None)
+    checks = [
+        ("--epochs", args.epochs, args.epochs >= 1, "a whole number >= 1"),
+        ("--batch-size", args.batch_size, args.batch_size >= 0, "a whole number >= 0 (0 is full batch)"),
+        ("--lr", args.lr, 0 < args.lr < float("inf"), "a positive finite number"),
+        ("--l2", args.l2, 0 <= args.l2 < float("inf"), "a finite number >= 0"),
+        ("--val-fraction", args.val_fraction, 0 <= args.val_fraction < 1, "in [0, 1)"),
+        ("--early-stopping", args.early_stopping, args.early_stopping is None or args.early_stopping >= 1,
+         "a patience in epochs >= 1"),
+        ("--seed", args.seed, args.seed >= 0, "a whole number >= 0"),
+        ("--checkpoint-every", every, every is None or every >= 1, "a whole number of epochs >= 1"),
+    ]
+    for name, value, ok, want in checks:
+        if not ok:
+            raise ConfigError(f"{name} must be {want}; got {value}")
+
+
 def prepare_out_dir(out: str | None, force: bool) -> tuple[Path, bool]:
     """The run folder, created and proven writable before any training; (path, created).
 
@@ -403,8 +423,6 @@ def build_job(args: argparse.Namespace, out: Path) -> TrainJob:
     net.fit_input_scaling(data.X[train_rows])       # statistics of the training split only
     net.classes = classes
     job = TrainJob(args, out, data, task, classes, targets, train_rows, val_rows, net)
-    if args.batch_size < 0:
-        raise ConfigError(f"--batch-size must be >= 0 (0 is full batch); got {args.batch_size}")
     batch = args.batch_size if args.batch_size and args.batch_size < len(train_rows) else None
     job.fit_options = dict(epochs=args.epochs, batch_size=batch, optimizer=args.optimizer, lr=args.lr, l2=args.l2,
                            early_stopping=args.early_stopping, seed=args.seed)
