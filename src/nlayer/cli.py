@@ -29,7 +29,8 @@ import numpy as np
 from . import __version__
 from ._atomic import atomic_write_bytes
 from .activations import ACTIVATIONS
-from .errors import ConfigError, DataError, NLayerError
+from .errors import ConfigError, DataError, DivergenceError, ModelFormatError, NLayerError
+from .interrupt import GracefulInterrupt
 from .losses import OUTPUTS
 from .network import DTYPES, Network
 from .optimizers import OPTIMIZERS
@@ -173,6 +174,11 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR", help="run folder (default: runs/<timestamp>)")
     p.add_argument("--force", action="store_true", help="write into an existing non-empty --out folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no notes; only the final table")
+    p.add_argument("--checkpoint-every", type=int, metavar="N",
+                   help="save RUN_DIR/checkpoint.safetensors every N epochs and on Ctrl-C, so the run can be resumed")
+    p.add_argument("--resume", metavar="RUN_DIR",
+                   help="continue the run in RUN_DIR (trained with --checkpoint-every) to --epochs, bit for bit; "
+                        "its options are reused, and changing them is refused")
 
 
 # ---------------------------------------------------------------------------- data
@@ -225,26 +231,120 @@ class TrainJob:
     callbacks: list[Callback] = field(default_factory=list)
     history: History | None = None
     seconds: float = 0.0
+    interrupt: GracefulInterrupt | None = None
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """``nlayer train``: check the run folder, load, split, standardise, fit, write, report."""
+    """``nlayer train``: check the run folder, load, split, standardise, fit, write, report.
+
+    Ctrl-C or SIGTERM stops after the current epoch (exit 130, saying how to resume); a
+    diverging run stops with exit 1, keeping the last good checkpoint.
+    """
+    if args.resume is not None:
+        args = resume_args(args)
     check_train_args(args)
-    out, created = prepare_out_dir(args.out, args.force)
+    out, created = prepare_out_dir(args.out, args.force or args.resume is not None)
     try:
         job = build_job(args, out)
+        if args.checkpoint_every is not None and args.resume is None:
+            saved = {k: v for k, v in vars(args).items() if k not in ("run", "command", "resume", "force")}
+            atomic_write_bytes(out / TRAIN_ARGS, (json.dumps(saved, indent=2) + "\n").encode())
         run_job(job)
+    except KeyboardInterrupt:            # a second Ctrl-C: stopped at once, files whole
+        _remove_if_empty(out, created)
+        if not args.checkpoint_every:
+            raise                        # main() says "interrupted", exit 130
+        return _fail(_interrupted(out, args, None), status=130)
+    except DivergenceError as exc:
+        where = _checkpoint_note(out) if args.checkpoint_every else ""
+        raise DivergenceError(f"{str(exc).rstrip('.')}{where}", epoch=exc.epoch) from None
     except BaseException:
-        if created and out.is_dir() and not any(out.iterdir()):
-            out.rmdir()                  # leave nothing behind for a run that never wrote a file
+        _remove_if_empty(out, created)   # leave nothing behind for a run that never wrote a file
         raise
+    if job.interrupt is not None and job.interrupt.interrupted:
+        _remove_if_empty(out, created)
+        return _fail(_interrupted(out, args, job.interrupt.epoch), status=130)
     write_run(job)
     print_summary(job)
     return 0
 
 
+CHECKPOINT = "checkpoint.safetensors"
+TRAIN_ARGS = "train_args.json"
+_MAY_CHANGE_ON_RESUME = ("epochs", "checkpoint_every", "quiet", "force", "out", "resume", "run", "command")
+
+
+def _remove_if_empty(out: Path, created: bool) -> None:
+    if created and out.is_dir() and not any(out.iterdir()):
+        out.rmdir()
+
+
+def _interrupted(out: Path, args: argparse.Namespace, epoch: int | None) -> str:
+    """The one line printed on Ctrl-C / SIGTERM: where training stopped and how to resume."""
+    if not args.checkpoint_every:
+        at = f" at epoch {epoch}" if epoch is not None else ""
+        return f"interrupted{at}; nothing was saved (add --checkpoint-every N to make a run resumable)"
+    from .checkpoint import load_checkpoint
+
+    try:
+        saved = load_checkpoint(out / CHECKPOINT).epoch
+    except ModelFormatError:
+        saved = 0                        # stopped before the first checkpoint
+    return f"interrupted at epoch {saved}; resume with: nlayer train --resume {out}"
+
+
+def _checkpoint_note(out: Path) -> str:
+    from .checkpoint import load_checkpoint
+
+    try:
+        epoch = load_checkpoint(out / CHECKPOINT).epoch
+    except ModelFormatError:
+        return "; no checkpoint was written before it diverged"
+    return f"; the last good checkpoint, {out / CHECKPOINT}, holds epoch {epoch}"
+
+
+def _train_defaults() -> dict[str, Any]:
+    p = argparse.ArgumentParser()
+    add_train_arguments(p)
+    return vars(p.parse_args([]))
+
+
+def resume_args(args: argparse.Namespace) -> argparse.Namespace:
+    """The options of the run in ``--resume RUN_DIR``; an option given now with another
+    value than the run's is refused, naming it (--epochs, --checkpoint-every and --quiet may change)."""
+    run = Path(args.resume)
+    try:
+        stored = json.loads((run / TRAIN_ARGS).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"--resume {run}: no {TRAIN_ARGS} there; only a run trained with --checkpoint-every "
+                          "can be resumed") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ConfigError(f"--resume {run}: cannot read {TRAIN_ARGS}: {exc}") from None
+    defaults = _train_defaults()
+    if not isinstance(stored, dict) or set(stored) - set(defaults):
+        raise ConfigError(f"--resume {run}: {TRAIN_ARGS} is not an nlayer train record")
+    given = vars(args)
+    diffs = [f"--{k.replace('_', '-')}: the run used {stored.get(k)!r}, this command gives {v!r}"
+             for k, v in given.items()
+             if k not in _MAY_CHANGE_ON_RESUME and v != defaults.get(k) and v != stored.get(k)]
+    if args.out is not None and Path(args.out) != run:
+        diffs.append(f"--out: the run folder is {run}, this command gives {args.out}")
+    if diffs:
+        raise ConfigError(f"cannot resume {run} with other options: " + "; ".join(diffs))
+    merged = {**defaults, **stored, "out": str(run), "resume": str(run), "force": True, "quiet": args.quiet,
+              "run": args.run, "command": args.command}
+    if args.epochs != defaults["epochs"]:
+        merged["epochs"] = args.epochs
+    if args.checkpoint_every is not None:
+        merged["checkpoint_every"] = args.checkpoint_every
+    if not merged.get("checkpoint_every") or merged["checkpoint_every"] < 1:
+        raise ConfigError(f"--checkpoint-every must be a whole number of epochs >= 1; got {merged['checkpoint_every']}")
+    return argparse.Namespace(**merged)
+
+
 def check_train_args(args: argparse.Namespace) -> None:
     """Reject out-of-range numbers by their option name before anything is created."""
+    every = getattr(args, "checkpoint_every", None)
     checks = [
         ("--epochs", args.epochs, args.epochs >= 1, "a whole number >= 1"),
         ("--batch-size", args.batch_size, args.batch_size >= 0, "a whole number >= 0 (0 is full batch)"),
@@ -254,6 +354,7 @@ def check_train_args(args: argparse.Namespace) -> None:
         ("--early-stopping", args.early_stopping, args.early_stopping is None or args.early_stopping >= 1,
          "a patience in epochs >= 1"),
         ("--seed", args.seed, args.seed >= 0, "a whole number >= 0"),
+        ("--checkpoint-every", every, every is None or every >= 1, "a whole number of epochs >= 1"),
     ]
     for name, value, ok, want in checks:
         if not ok:
@@ -347,11 +448,30 @@ def split_rows(n: int, fraction: float, seed: int, labels: np.ndarray | None) ->
 
 
 def run_job(job: TrainJob) -> None:
-    """Fit the network (the progress bar is closed even when interrupted)."""
+    """Fit the network (the progress bar is closed even when interrupted).
+
+    The first SIGINT/SIGTERM stops after the current epoch (``job.interrupt`` says so);
+    with ``--checkpoint-every`` the run is checkpointed, and resumed with ``--resume``.
+    """
+    from . import checkpoint
+
     start = time.perf_counter()
     X, y = job.data.X[job.train_rows], job.targets[job.train_rows]
+    every = getattr(job.args, "checkpoint_every", None)
+    job.interrupt = GracefulInterrupt()
     try:
-        job.history = job.net.fit(X, y, callbacks=job.callbacks, **job.fit_options)
+        with job.interrupt:
+            hooks = [*job.callbacks, job.interrupt]
+            if every:
+                options = {k: v for k, v in job.fit_options.items() if not (k == "early_stopping" and v is None)}
+                if "early_stopping" in options:
+                    raise ConfigError("--early-stopping cannot be combined with --checkpoint-every or --resume: "
+                                      "its best weights cannot be restored exactly from a checkpoint")
+                resume = getattr(job.args, "resume", None) is not None
+                job.history = checkpoint.fit(job.net, X, y, checkpoint=job.out / CHECKPOINT, every=every,
+                                             resume=resume, callbacks=hooks, **options)
+            else:
+                job.history = job.net.fit(X, y, callbacks=hooks, **job.fit_options)
     finally:
         for cb in job.callbacks:
             close = getattr(cb, "close", None)

@@ -1,0 +1,185 @@
+"""`nlayer train` with --checkpoint-every and --resume: exact resume, Ctrl-C/SIGTERM exit 130,
+divergence exit 1 keeping the last good checkpoint, refusals naming the difference."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nlayer
+from nlayer.checkpoint import load_checkpoint
+from nlayer.cli import main
+
+SRC = str(Path(nlayer.__file__).resolve().parents[1])
+FAST = ["--layers", "16", "--quiet"]
+
+
+def train(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(["train", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_train_10_equals_train_4_then_resume_to_10(tmp_path, capsys):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert train(capsys, "--out", str(a), "--epochs", "10", "--checkpoint-every", "3", *FAST)[0] == 0
+    assert train(capsys, "--out", str(b), "--epochs", "4", "--checkpoint-every", "3", *FAST)[0] == 0
+    assert load_checkpoint(b / "checkpoint.safetensors").epoch == 4
+    code, out, err = train(capsys, "--resume", str(b), "--epochs", "10", "--quiet")
+    assert code == 0 and err == "" and "trained 10 epochs" in out
+    assert (a / "history.csv").read_bytes() == (b / "history.csv").read_bytes()
+    np.testing.assert_array_equal(nlayer.io.load(a / "model.safetensors").flat()[0],
+                                  nlayer.io.load(b / "model.safetensors").flat()[0])
+    np.testing.assert_array_equal(load_checkpoint(a / "checkpoint.safetensors").network.flat()[0],
+                                  load_checkpoint(b / "checkpoint.safetensors").network.flat()[0])
+
+
+def launch(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen, Path]:
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-W", "error", "-m", "nlayer", "train", "--out", str(run), "--epochs", "5000",
+           *FAST, *extra]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": SRC}, cwd=tmp_path)
+    marker = run / ("checkpoint.safetensors" if "--checkpoint-every" in extra else "")
+    deadline = time.monotonic() + 60
+    while not (marker.is_file() if "--checkpoint-every" in extra else marker.is_dir()):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.01)
+    time.sleep(0.05)                                       # now well inside the training loop
+    return proc, run
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_exits_130_with_resume_line_and_resume_is_exact(tmp_path, capsys, sig):
+    proc, run = launch(tmp_path, "--checkpoint-every", "1")
+    os.kill(proc.pid, sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert out == "" and "Traceback" not in err and len(err.splitlines()) == 1
+    epoch = load_checkpoint(run / "checkpoint.safetensors").epoch
+    assert err == f"nlayer: interrupted at epoch {epoch}; resume with: nlayer train --resume {run}\n"
+    assert names(run) == ["checkpoint.safetensors", "train_args.json"]    # no model, no temp file
+
+    target = str(epoch + 3)
+    code, _, err = train(capsys, "--resume", str(run), "--epochs", target, "--quiet")
+    assert code == 0 and err == ""
+    straight = tmp_path / "straight"
+    assert train(capsys, "--out", str(straight), "--epochs", target, "--checkpoint-every", "1", *FAST)[0] == 0
+    assert (run / "history.csv").read_bytes() == (straight / "history.csv").read_bytes()
+    np.testing.assert_array_equal(nlayer.io.load(run / "model.safetensors").flat()[0],
+                                  nlayer.io.load(straight / "model.safetensors").flat()[0])
+
+
+def test_second_sigint_still_exits_130_with_a_whole_checkpoint(tmp_path):
+    proc, run = launch(tmp_path, "--checkpoint-every", "1")
+    os.kill(proc.pid, signal.SIGINT)
+    time.sleep(0.002)
+    os.kill(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and len(err.splitlines()) == 1
+    assert "resume with: nlayer train --resume" in err
+    assert load_checkpoint(run / "checkpoint.safetensors").epoch >= 1
+    assert names(run) == ["checkpoint.safetensors", "train_args.json"]
+
+
+def test_sigint_without_checkpoints_says_nothing_was_saved_and_leaves_no_folder(tmp_path):
+    proc, run = launch(tmp_path)
+    os.kill(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.startswith("nlayer: interrupted at epoch ") and "--checkpoint-every" in err
+    assert len(err.splitlines()) == 1 and not run.exists()
+
+
+DIVERGE = ["--layers", "100", "--activation", "tanh", "--optimizer", "sgd", "--lr", "1e6", "--l2", "1e-3",
+           "--batch-size", "0", "--checkpoint-every", "1", "--quiet"]
+
+
+def test_divergence_exits_1_in_one_line_keeping_the_last_good_checkpoint(tmp_path, capsys):
+    run = tmp_path / "run"
+    code, out, err = train(capsys, "--out", str(run), "--epochs", "60", *DIVERGE)
+    assert code == 1 and out == ""
+    assert err.startswith("nlayer: error: training diverged in epoch 7") and len(err.splitlines()) == 1
+    assert f"the last good checkpoint, {run / 'checkpoint.safetensors'}, holds epoch 6" in err
+    assert names(run) == ["checkpoint.safetensors", "train_args.json"]       # no model, metrics or history
+    good = tmp_path / "good"
+    assert train(capsys, "--out", str(good), "--epochs", "6", *DIVERGE)[0] == 0
+    np.testing.assert_array_equal(load_checkpoint(run / "checkpoint.safetensors").network.flat()[0],
+                                  load_checkpoint(good / "checkpoint.safetensors").network.flat()[0])
+
+
+def write_csv(path: Path, X: np.ndarray, y: np.ndarray) -> None:
+    rows = ["x1,x2,label", *(f"{a!r},{b!r},{int(c)}" for (a, b), c in zip(X.tolist(), y))]
+    path.write_text("\n".join(rows) + "\n")
+
+
+def test_resume_refuses_changed_options_or_data_naming_them(tmp_path, capsys):
+    X, y = nlayer.datasets.spiral(40, 3, seed=0, dtype="float64")
+    data, run = tmp_path / "data.csv", tmp_path / "run"
+    write_csv(data, X, y)
+    assert train(capsys, "--data", str(data), "--out", str(run), "--epochs", "4", "--checkpoint-every", "2",
+                 *FAST)[0] == 0
+    before = (run / "checkpoint.safetensors").read_bytes()
+
+    code, _, err = train(capsys, "--resume", str(run), "--layers", "8", "--lr", "0.1")
+    assert code == 1 and len(err.splitlines()) == 1
+    assert "--layers: the run used [16], this command gives [8]" in err and "--lr: the run used 0.003" in err
+
+    X2 = X.copy()
+    X2[3, 1] += 0.5
+    write_csv(data, X2, y)
+    code, _, err = train(capsys, "--resume", str(run), "--epochs", "8", "--quiet")
+    assert code == 1 and "data.X.sha256" in err and len(err.splitlines()) == 1
+    assert (run / "checkpoint.safetensors").read_bytes() == before
+    assert "model.safetensors" in names(run)               # the finished 4-epoch run's files stay as they were
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--checkpoint-every", "0"], "--checkpoint-every must be a whole number of epochs >= 1"),
+        (["--checkpoint-every", "2", "--early-stopping", "3"], "--early-stopping cannot be combined"),
+    ],
+)
+def test_bad_checkpoint_options_fail_before_training(tmp_path, capsys, argv, message):
+    run = tmp_path / "run"
+    code, out, err = train(capsys, "--out", str(run), "--epochs", "3", *FAST, *argv)
+    assert code == 1 and message in err and len(err.splitlines()) == 1
+    assert not run.exists() or names(run) in ([], ["train_args.json"])
+    assert not (run / "checkpoint.safetensors").exists()
+
+
+def test_resume_of_a_folder_that_is_not_a_resumable_run_is_refused(tmp_path, capsys):
+    (tmp_path / "plain").mkdir()
+    code, _, err = train(capsys, "--resume", str(tmp_path / "plain"))
+    assert code == 1 and "only a run trained with --checkpoint-every can be resumed" in err
+    assert names(tmp_path / "plain") == []
+
+
+def test_unwritable_output_folder_fails_before_training(tmp_path, capsys):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("not a folder")
+    code, out, err = train(capsys, "--out", str(blocker / "run"), "--epochs", "3", "--checkpoint-every", "1", *FAST)
+    assert code == 1 and err.startswith("nlayer: error: cannot write to the run folder") and out == ""
+    assert blocker.read_text() == "not a folder" and names(tmp_path) == ["file.txt"]
+    if os.geteuid() != 0:                                   # root ignores permissions
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        try:
+            code, _, err = train(capsys, "--out", str(locked / "run"), "--epochs", "3", *FAST)
+            assert code == 1 and "cannot write to the run folder" in err
+            assert names(locked) == []
+        finally:
+            locked.chmod(0o700)
