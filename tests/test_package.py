@@ -60,7 +60,7 @@ def test_py_typed_marker_ships_with_the_package(pyproject):
     assert (Path(nlayer.__file__).parent / "py.typed").is_file()
     meta = pyproject
     assert "py.typed" in meta["tool"]["setuptools"]["package-data"]["nlayer"]
-    assert meta["project"]["scripts"]["nlayer"] == "nlayer.cli:main"
+    assert meta["project"]["scripts"]["nlayer"] == "nlayer.cli:console_main"
 
 
 def test_the_core_trains_with_numpy_alone():

@@ -17,6 +17,7 @@ import csv
 import io
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -53,6 +54,26 @@ class _Parser(argparse.ArgumentParser):
 
 
 # ----------------------------------------------------------------------------- main
+_OWN_PROCESS = False   # True when nlayer is the program (console script, python -m nlayer)
+
+
+def console_main() -> None:
+    """The ``nlayer`` program: :func:`main` on ``sys.argv``, then exit with its status.
+
+    Only here, where the process is nlayer's own, does a stopping run ignore late signals
+    (in-process callers of :func:`main`, such as tests, keep their handlers).
+    """
+    global _OWN_PROCESS
+    _OWN_PROCESS = True
+    sys.exit(main())
+
+
+def _ignore_late_signals() -> None:
+    if _OWN_PROCESS:
+        for sig in (signal.SIGINT, signal.SIGTERM):   # exiting: a late Ctrl-C must not kill the report
+            signal.signal(sig, signal.SIG_IGN)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI on ``argv`` (default ``sys.argv[1:]``); returns the exit status.
 
@@ -68,6 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else 0
     except KeyboardInterrupt:
+        _ignore_late_signals()
         return _fail("interrupted", status=130)
     except BrokenPipeError:  # `nlayer predict ... | head`: the reader left; not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -458,7 +480,7 @@ def run_job(job: TrainJob) -> None:
     start = time.perf_counter()
     X, y = job.data.X[job.train_rows], job.targets[job.train_rows]
     every = getattr(job.args, "checkpoint_every", None)
-    job.interrupt = GracefulInterrupt()
+    job.interrupt = GracefulInterrupt(ignore_after_stop=_OWN_PROCESS)
     try:
         with job.interrupt:
             hooks = [*job.callbacks, job.interrupt]

@@ -13,7 +13,9 @@
 - A second signal means "stop now": it raises ``KeyboardInterrupt`` at once, except
   while a file is being written atomically (inside :func:`deferred`), where it waits
   until the write is complete. So no signal ever leaves a torn or half-renamed file.
-- On exit the previous handlers are restored.
+- On exit the previous handlers are restored; with ``ignore_after_stop=True`` (what the
+  CLI uses) a process that was told to stop ignores further signals instead, so a late
+  Ctrl-C cannot kill it while it reports and exits.
 
 Python delivers signals to the main thread only, so ``GracefulInterrupt`` must be
 entered in the main thread (``ConfigError`` otherwise).
@@ -58,8 +60,11 @@ class GracefulInterrupt(Callback):
         epoch: epochs completed when training stopped (``trainer.epoch``), or None.
     """
 
-    def __init__(self, signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> None:
+    def __init__(
+        self, signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM), ignore_after_stop: bool = False
+    ) -> None:
         self.signals = tuple(signals)
+        self.ignore_after_stop = ignore_after_stop
         self.signum: int | None = None
         self.count = 0
         self.trainer: Trainer | None = None
@@ -85,8 +90,9 @@ class GracefulInterrupt(Callback):
         return self
 
     def __exit__(self, *exc: object) -> None:
+        stopping = self.ignore_after_stop and (self.interrupted or exc[0] is KeyboardInterrupt)
         for s, handler in self._previous.items():
-            signal.signal(s, handler)
+            signal.signal(s, signal.SIG_IGN if stopping else handler)
         self._previous.clear()
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
