@@ -13,6 +13,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 
 def fsync_dir(folder: str | os.PathLike[str]) -> None:
@@ -34,7 +35,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     atomic_write(path, lambda f: f.write(data))
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[object], object]) -> None:
+def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> None:
     """Call ``write(f)`` on a binary temp file beside ``path``, then swap it in atomically.
 
     If ``write`` or anything after it fails, the temp file is removed and ``path`` is

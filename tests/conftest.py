@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nlayer
+
+
+@pytest.fixture
+def spiral() -> tuple[np.ndarray, np.ndarray]:
+    """The lecture's data: X (300, 2) float32, y (300,) in {0, 1, 2}."""
+    return nlayer.datasets.spiral(n_per_class=100, n_classes=3, noise=0.2, seed=0)
+
+
+def make_targets(output: str, m: int, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Targets a user would pass for an output: labels, 0/1 columns, or real values."""
+    if output == "softmax":
+        return rng.integers(0, k, size=m)
+    if output == "sigmoid":
+        return rng.integers(0, 2, size=(m, k)).astype(float)
+    return rng.standard_normal((m, k))

@@ -1,0 +1,148 @@
+"""nlayer.data on good files: CSV and NPZ tables, label encoding, task inference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nlayer
+from nlayer.data import MAX_CLASSES, Table, check_task, encode_labels, infer_task, load_table
+from nlayer.errors import ConfigError, DataError
+
+
+def _csv(tmp_path, text: str | bytes, name: str = "data.csv"):
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return path
+
+
+def test_csv_with_text_labels_in_the_last_column(tmp_path):
+    path = _csv(tmp_path, "x1,x2,species\n1,2.5,setosa\n-3e2, .5 ,virginica\n+4,0,setosa\n")
+    t = load_table(path)
+    assert isinstance(t, Table)
+    assert t.feature_names == ["x1", "x2"] and t.target_name == "species" and t.source == str(path)
+    assert t.X.dtype == np.float64 and t.X.shape == (3, 2)
+    np.testing.assert_array_equal(t.X, [[1, 2.5], [-300, 0.5], [4, 0]])
+    assert t.y.dtype.kind == "U" and list(t.y) == ["setosa", "virginica", "setosa"]
+
+
+def test_csv_target_by_name_and_numeric_target_is_float64(tmp_path):
+    path = _csv(tmp_path, "price,rooms,area\n100.5,3,70\n200,4,95\n")
+    t = load_table(path, target="price")
+    assert t.feature_names == ["rooms", "area"] and t.target_name == "price"
+    np.testing.assert_array_equal(t.X, [[3, 70], [4, 95]])
+    assert t.y.dtype == np.float64 and list(t.y) == [100.5, 200.0]
+
+
+def test_csv_with_utf8_bom_crlf_quotes_and_blank_lines_parses(tmp_path):
+    path = _csv(tmp_path, b'\xef\xbb\xbf"a","b",label\r\n1,2,"yes, really"\r\n\r\n3,4,no\r\n')
+    t = load_table(path)
+    assert t.feature_names == ["a", "b"] and list(t.y) == ["yes, really", "no"]
+    np.testing.assert_array_equal(t.X, [[1, 2], [3, 4]])
+
+
+def test_csv_integer_labels_stay_numeric(tmp_path):
+    t = load_table(_csv(tmp_path, "a,y\n0.1,0\n0.2,2\n0.3,1\n"))
+    assert t.y.dtype == np.float64 and infer_task(t.y) == "classify"
+    idx, classes = encode_labels(t.y)
+    assert classes == [0, 1, 2] and list(idx) == [0, 2, 1]
+
+
+def test_csv_features_only_for_prediction_inputs(tmp_path):
+    t = load_table(_csv(tmp_path, "a,b\n1,2\n"), features_only=True, min_rows=1)
+    assert t.feature_names == ["a", "b"] and t.X.shape == (1, 2) and t.y.shape == (0,) and t.target_name == ""
+
+
+def test_npz_round_trip_with_string_labels(tmp_path):
+    X = np.arange(12, dtype=np.float32).reshape(4, 3)
+    path = tmp_path / "d.npz"
+    np.savez(path, X=X, y=np.array(["a", "b", "a", "c"]), extra=np.zeros(2))
+    t = load_table(path)
+    assert t.X.dtype == np.float64 and np.array_equal(t.X, X)
+    assert list(t.y) == ["a", "b", "a", "c"] and t.feature_names == ["x1", "x2", "x3"] and t.target_name == "y"
+
+
+def test_compressed_and_fortran_order_npz_loads(tmp_path):
+    X = np.asfortranarray(np.arange(6, dtype=np.int32).reshape(3, 2))
+    path = tmp_path / "d.npz"
+    np.savez_compressed(path, X=X, y=np.array([1, 0, 1], dtype=np.int64))
+    t = load_table(path)
+    np.testing.assert_array_equal(t.X, X)
+    assert t.y.dtype == np.float64 and list(t.y) == [1.0, 0.0, 1.0]
+
+
+def test_spiral_saved_as_csv_trains_like_the_arrays(tmp_path):
+    X, y = nlayer.datasets.spiral(10, 3, seed=0, dtype="float64")
+    lines = ["x,y,label"] + [f"{float(a)!r},{float(b)!r},c{k}" for (a, b), k in zip(X, y)]
+    t = load_table(_csv(tmp_path, "\n".join(lines) + "\n"))
+    np.testing.assert_array_equal(t.X, X)  # repr round-trips float64 exactly
+    idx, classes = encode_labels(t.y)
+    assert classes == ["c0", "c1", "c2"] and np.array_equal(idx, y)
+
+
+@pytest.mark.parametrize(
+    ("y", "task"),
+    [
+        (np.array(["a", "b"]), "classify"),
+        (np.array([True, False]), "classify"),
+        (np.array([0.0, 1.0, 1.0]), "classify"),
+        (np.arange(MAX_CLASSES, dtype=float), "classify"),
+        (np.arange(MAX_CLASSES + 1, dtype=float), "regress"),
+        (np.array([0.5, 1.0, 2.0]), "regress"),
+        (np.array([3, 1, 2], dtype=np.int64), "classify"),
+    ],
+)
+def test_infer_task_rule(y, task):
+    assert infer_task(y) == task
+
+
+def test_encode_labels_sorts_classes_and_returns_python_types():
+    idx, classes = encode_labels(np.array(["b", "a", "c", "a"]))
+    assert classes == ["a", "b", "c"] and all(type(c) is str for c in classes)
+    assert idx.dtype == np.int64 and list(idx) == [1, 0, 2, 0]
+    idx, classes = encode_labels(np.array([7.0, -2.0, 7.0]))
+    assert classes == [-2, 7] and all(type(c) is int for c in classes) and list(idx) == [1, 0, 1]
+
+
+def test_encoded_labels_and_classes_round_trip_through_a_network(tmp_path):
+    t = load_table(_csv(tmp_path, "a,b,kind\n0,0,x\n1,1,y\n0,1,x\n1,0,y\n"))
+    idx, classes = encode_labels(t.y)
+    net = nlayer.Network([2, 4, 2], seed=0, dtype="float64")
+    net.classes = classes
+    net.fit(t.X, idx, epochs=2, lr=0.1, seed=0)
+    assert set(net.predict(t.X)) <= {"x", "y"}
+
+
+def test_check_task_accepts_matching_targets():
+    check_task(np.array(["a", "b"]), "classify")
+    check_task(np.array([1.0, 0.0]), "classify")
+    check_task(np.array([1.5, 0.2]), "regress")
+    check_task(np.array([1.0, 0.0]), "regress")
+
+
+def test_check_task_rejects_a_regression_target_for_classify_naming_column_and_values():
+    with pytest.raises(DataError) as info:
+        check_task(np.array([1.0, 2.5, 3.0, 0.25]), "classify", name="price")
+    message = str(info.value)
+    assert "column 'price'" in message and "2.5, 0.25" in message and "--task regress" in message
+
+
+def test_check_task_rejects_text_for_regress_and_unknown_tasks():
+    with pytest.raises(DataError, match=r"column 'species' holds text labels \('a', 'b'"):
+        check_task(np.array(["b", "a"]), "regress", name="species")
+    with pytest.raises(ConfigError, match="choose one of: classify, regress"):
+        check_task(np.array([1.0]), "cluster")
+
+
+def test_one_class_target_is_rejected_by_encode_labels_and_check_task():
+    with pytest.raises(DataError, match=r"column 'label': every row has the same class \('spam'\)"):
+        encode_labels(np.array(["spam", "spam"]), name="label")
+    with pytest.raises(DataError, match="at least 2 classes"):
+        check_task(np.array([1.0, 1.0, 1.0]), "classify")
+
+
+def test_encode_labels_rejects_fractions_and_empty_targets():
+    with pytest.raises(DataError, match="non-integer values such as 0.5"):
+        encode_labels(np.array([0.5, 1.0]))
+    with pytest.raises(DataError, match="non-empty 1-D"):
+        encode_labels(np.array([]))

@@ -1,0 +1,114 @@
+"""The Network's public surface: construction, parameters, prediction, boundary checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nlayer
+from nlayer.errors import ConfigError, DataError
+
+
+def test_layers_expose_real_arrays_a_user_can_assign_in_place(spiral):
+    X, y = spiral
+    net = nlayer.Network([2, 100, 3], seed=0)
+    W, b = net.layers[0].W, net.layers[0].b
+    assert isinstance(W, np.ndarray) and W.shape == (2, 100) and b.shape == (100,)
+    W[...] = 0.0
+    b[...] = 0.0
+    assert np.all(net.layers[0].A_prev is not None)
+    P = net.predict_proba(X)
+    np.testing.assert_allclose(P, 1 / 3, rtol=1e-6)       # all-zero first layer: uniform output
+
+
+def test_replacing_a_weight_array_is_picked_up_by_training(spiral):
+    X, y = spiral
+    net = nlayer.Network([2, 4, 3], seed=0)
+    net.layers[1].W = np.zeros((4, 3), dtype=np.float32)
+    net.fit(X, y, epochs=1, lr=0.1)
+    assert np.any(net.layers[1].W != 0)
+    assert net.layers[1].W.base is net.flat()[0]
+
+
+@pytest.mark.parametrize("init", ["he", "xavier", "normal"])
+def test_initialisations_have_their_documented_scale(init):
+    net = nlayer.Network([400, 300, 10], init=init, init_scale=0.05, seed=0)
+    expected = {"he": np.sqrt(2 / 400), "xavier": np.sqrt(2 / 700), "normal": 0.05}[init]
+    assert net.layers[0].W.std() == pytest.approx(expected, rel=0.02)
+    assert np.all(net.layers[0].b == 0)
+
+
+def test_float32_and_float64_nets_from_one_seed_start_from_the_same_weights():
+    a = nlayer.Network([5, 7, 3], seed=4)
+    b = nlayer.Network([5, 7, 3], seed=4, dtype="float64")
+    np.testing.assert_array_equal(a.layers[0].W, b.layers[0].W.astype(np.float32))
+
+
+def test_predict_maps_to_classes_when_set(spiral):
+    X, y = spiral
+    net = nlayer.Network([2, 4, 3], seed=0)
+    net.classes = ["red", "green", "blue"]
+    labels = net.predict(X)
+    assert set(labels) <= {"red", "green", "blue"}
+    np.testing.assert_array_equal(labels, np.array(net.classes)[net.predict_proba(X).argmax(axis=1)])
+
+
+def test_input_scaling_is_applied_to_every_input(spiral):
+    X, y = spiral
+    net = nlayer.Network([2, 4, 3], seed=0, dtype="float64")
+    raw = 100 * X.astype(np.float64) + 5
+    net.fit_input_scaling(raw)
+    reference = net.copy()
+    reference.input_mean = reference.input_scale = None
+    scaled = (raw - raw.mean(axis=0)) / raw.std(axis=0)
+    np.testing.assert_allclose(net.predict_proba(raw), reference.predict_proba(scaled), rtol=1e-9)
+
+
+def test_predict_proba_returns_a_fresh_array(spiral):
+    X, _ = spiral
+    net = nlayer.Network([2, 4, 3], seed=0)
+    P1 = net.predict_proba(X)
+    P2 = net.predict_proba(X[::-1])
+    assert not np.shares_memory(P1, P2)
+    np.testing.assert_array_equal(P1, P2[::-1])
+
+
+def test_repr_names_the_architecture():
+    assert repr(nlayer.Network([2, 4, 3])) == (
+        "Network([2-4-3], activation='relu', output='softmax', dtype='float32')")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"sizes": [2]}, "at least two"), ({"sizes": [2, 0, 3]}, "at least one unit"),
+     ({"sizes": [2, 1.5, 3]}, "whole layer widths"), ({"activation": "gelu"}, "relu, leaky_relu, tanh"),
+     ({"output": "softplus"}, "softmax, sigmoid, identity"), ({"init": "zeros"}, "he, xavier, normal"),
+     ({"dtype": "float16"}, "float32, float64"), ({"sizes": [2, 1]}, "at least 2 units"),
+     ({"seed": -1}, "seed"), ({"init_scale": 0}, "init_scale")],
+)
+def test_bad_constructor_arguments_name_the_problem(kwargs, message):
+    args = {"sizes": [2, 4, 3], **kwargs}
+    with pytest.raises(ConfigError, match=message):
+        nlayer.Network(**args)
+
+
+@pytest.mark.parametrize(
+    ("X", "message"),
+    [(np.zeros(2), "must be 2-D"), (np.zeros((2, 2, 2)), "must be 2-D"), (np.zeros((3, 5)), "5 features but"),
+     (np.array([["a", "b"]]), "real numbers"), (np.zeros((2, 2), dtype=complex), "real numbers"),
+     (np.array([[np.nan, 1.0]]), "NaN or infinity")],
+)
+def test_bad_inputs_are_refused_with_the_problem_named(X, message):
+    with pytest.raises(DataError, match=message):
+        nlayer.Network([2, 4, 3], seed=0).predict(X)
+
+
+@pytest.mark.parametrize(
+    ("output", "y", "message"),
+    [("softmax", np.array([0, 1, 3]), "integers in 0..2"), ("softmax", np.array([0.5, 1, 2]), "whole numbers"),
+     ("sigmoid", np.array([0, 2, 1]), "0/1 labels"), ("identity", np.zeros((3, 2)), r"shape \(m, 3\)")],
+)
+def test_bad_targets_are_refused(output, y, message):
+    net = nlayer.Network([2, 1 if output == "sigmoid" else 3], output=output, seed=0)
+    with pytest.raises(DataError, match=message):
+        net.loss_and_gradients(np.zeros((3, 2)), y)

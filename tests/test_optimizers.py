@@ -1,0 +1,109 @@
+"""Each update formula pinned against a hand computation (float64, same operation order)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from nlayer import SGD, Adam, Momentum, Nesterov
+from nlayer.errors import ConfigError
+from nlayer.optimizers import make_optimizer
+
+
+def _params_and_grads():
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal((3, 4))
+    grads = [rng.standard_normal((3, 4)) for _ in range(3)]
+    return W, grads
+
+
+def _run(opt, W, grads):
+    W = W.copy()
+    opt.bind([W])
+    for dW in grads:
+        opt.step([W], [dW])
+    return W
+
+
+def test_sgd_is_w_minus_lr_dw():
+    W0, grads = _params_and_grads()
+    W = W0.copy()
+    for dW in grads:
+        W = W - 0.3 * dW
+    np.testing.assert_array_equal(_run(SGD(0.3), W0, grads), W)
+
+
+def test_momentum_accumulates_velocity():
+    W0, grads = _params_and_grads()
+    W, v = W0.copy(), np.zeros_like(W0)
+    for dW in grads:
+        v = 0.9 * v - 0.1 * dW
+        W = W + v
+    np.testing.assert_array_equal(_run(Momentum(0.1, momentum=0.9), W0, grads), W)
+
+
+def test_nesterov_looks_ahead_along_the_velocity():
+    W0, grads = _params_and_grads()
+    W, v = W0.copy(), np.zeros_like(W0)
+    for dW in grads:
+        v = 0.8 * v - 0.1 * dW
+        W = (W - 0.1 * dW) + 0.8 * v
+    np.testing.assert_array_equal(_run(Nesterov(0.1, momentum=0.8), W0, grads), W)
+
+
+def test_adam_matches_kingma_and_ba_with_bias_correction():
+    W0, grads = _params_and_grads()
+    lr, b1, b2, eps = 0.01, 0.9, 0.999, 1e-8
+    W, m, v = W0.copy(), np.zeros_like(W0), np.zeros_like(W0)
+    for t, dW in enumerate(grads, start=1):
+        m = b1 * m + (1 - b1) * dW
+        v = b2 * v + (1 - b2) * (dW * dW)
+        denom = np.sqrt(v) * (1 / math.sqrt(1 - b2**t)) + eps
+        W = W - (m / denom) * (lr / (1 - b1**t))
+    np.testing.assert_array_equal(_run(Adam(lr, b1, b2, eps), W0, grads), W)
+
+
+def test_adam_first_step_moves_each_weight_by_about_lr():
+    W0, grads = _params_and_grads()
+    W = _run(Adam(0.01), W0, grads[:1])
+    np.testing.assert_allclose(np.abs(W - W0), 0.01, rtol=1e-5)
+
+
+def test_optimizer_state_is_allocated_once_and_updated_in_place():
+    W0, grads = _params_and_grads()
+    W = W0.copy()
+    opt = Adam(0.01)
+    opt.bind([W])
+    m, v = opt.state["m"][0], opt.state["v"][0]
+    for dW in grads:
+        opt.step([W], [dW])
+    assert opt.state["m"][0] is m and opt.state["v"][0] is v
+    assert opt.t == 3 and np.any(m != 0)
+
+
+def test_float32_parameters_stay_float32():
+    W = np.ones((2, 2), dtype=np.float32)
+    for opt in (SGD(0.1), Momentum(0.1), Nesterov(0.1), Adam(0.1)):
+        opt.bind([W])
+        opt.step([W], [np.ones_like(W)])
+        assert W.dtype == np.float32
+        assert all(s[0].dtype == np.float32 for s in opt.state.values())
+
+
+@pytest.mark.parametrize("lr", [0, -1.0, float("nan"), float("inf"), "0.1", True])
+def test_bad_learning_rates_are_refused(lr):
+    with pytest.raises(ConfigError, match="lr must be a positive finite number"):
+        SGD(lr)
+
+
+def test_unknown_optimizer_lists_the_valid_ones():
+    with pytest.raises(ConfigError, match="sgd, momentum, nesterov, adam"):
+        make_optimizer("rmsprop", 0.1)
+
+
+@pytest.mark.parametrize("kwargs", [{"momentum": 1.0}, {"momentum": -0.1}])
+def test_momentum_outside_zero_one_is_refused(kwargs):
+    with pytest.raises(ConfigError, match="momentum"):
+        Momentum(0.1, **kwargs)
