@@ -87,26 +87,22 @@ def table(results: list[dict[str, Any]]) -> str:
             "nlayer / MLPClassifier | nlayer / floor | nlayer GFLOP/s | nlayer peak MiB |")
     rows = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
-        t = r["times"]
-
-        def cell(name: str) -> str:
-            if name not in t:
-                return "skipped"
-            s = t[name]
-            unit, scale = ("ms", 1e3) if s["median"] < 10 else ("s", 1.0)
-            return f"{s['median'] * scale:.3g} {unit} ({s['min'] * scale:.3g}-{s['max'] * scale:.3g})"
-
-        def ratio(key: str) -> str:
-            v = r["ratios"].get(key)
-            return "-" if v is None else f"{v:.2f}"
-
+        t, ratios = r["times"], r["ratios"]
+        c = {name: _cell(t[name]) if name in t else "skipped" for name in NAMES}
+        q = {key: "-" if key not in ratios else f"{ratios[key]:.2f}"
+             for key in ("nlayer/pytorch", "nlayer/sklearn", "nlayer/gemm_floor")}
         peak = r.get("peak_traced_bytes", {}).get("nlayer")
         rows.append(
-            f"| {r['label']} | {cell('nlayer')} | {cell('pytorch')} | {cell('sklearn')} | {cell('gemm_floor')} | "
-            f"{ratio('nlayer/pytorch')} | {ratio('nlayer/sklearn')} | {ratio('nlayer/gemm_floor')} | "
+            f"| {r['label']} | {c['nlayer']} | {c['pytorch']} | {c['sklearn']} | {c['gemm_floor']} | "
+            f"{q['nlayer/pytorch']} | {q['nlayer/sklearn']} | {q['nlayer/gemm_floor']} | "
             f"{r['gflops'].get('nlayer', 0):.1f} | {'-' if peak is None else f'{peak / 2**20:.1f}'} |"
         )
     return "\n".join(rows)
+
+
+def _cell(s: dict[str, float]) -> str:
+    unit, scale = ("ms", 1e3) if s["median"] < 10 else ("s", 1.0)
+    return f"{s['median'] * scale:.3g} {unit} ({s['min'] * scale:.3g}-{s['max'] * scale:.3g})"
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:

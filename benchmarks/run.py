@@ -108,13 +108,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")
     p.add_argument("--threads", type=int, default=2, help="BLAS / PyTorch threads (default 2)")
     p.add_argument("--only", default="abcdef", help="workload letters to run, e.g. a,d")
+    p.add_argument("--frameworks", default="nlayer,pytorch,sklearn,gemm_floor",
+                   help="comma-separated subset of nlayer,pytorch,sklearn,gemm_floor (nlayer is always run)")
     p.add_argument("--c-samples", type=int, default=20_000, help="rows for workload (c) (default 20,000)")
     p.add_argument("--out", type=Path, default=HERE / "results", help="folder for latest.json / latest.png")
     args = p.parse_args(argv)
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(args.threads)
-    frameworks = runners.available()
+    wanted = set(args.frameworks.split(",")) | {"nlayer"}
+    frameworks = {k: v for k, v in runners.available().items() if k in wanted}
     if "pytorch" in frameworks:
         import torch
 
