@@ -39,7 +39,8 @@ def environment(threads: int) -> dict[str, Any]:
     from threadpoolctl import threadpool_info
 
     blas = [
-        {k: d.get(k) for k in ("internal_api", "version", "architecture", "num_threads", "threading_layer")}
+        {"used_by": _owner(d.get("filepath", "")),
+         **{k: d.get(k) for k in ("internal_api", "version", "architecture", "num_threads", "threading_layer")}}
         for d in threadpool_info() if d.get("user_api") == "blas"
     ]
     env: dict[str, Any] = {
@@ -63,12 +64,20 @@ def environment(threads: int) -> dict[str, Any]:
     return env
 
 
+def _owner(filepath: str) -> str:
+    """Which package bundles a BLAS library, from its path (numpy.libs, scipy.libs, torch/lib)."""
+    for name in ("numpy", "scipy", "torch", "sklearn"):
+        if f"/{name}.libs/" in filepath or f"/{name}/" in filepath:
+            return name
+    return filepath
+
+
 def describe(env: dict[str, Any]) -> str:
     lines = [f"CPU: {env['cpu']} ({env['logical_cpus']} logical CPUs; {', '.join(env['cpu_flags'])})",
              f"threads: {env['threads']} (threadpoolctl for NumPy/scikit-learn, torch.set_num_threads)"]
     for b in env["blas"]:
-        lines.append(f"NumPy BLAS: {b['internal_api']} {b['version']}, kernel (coretype) {b['architecture']}, "
-                     f"{b['num_threads']} threads")
+        lines.append(f"BLAS of {b['used_by']}: {b['internal_api']} {b['version']}, "
+                     f"kernel (coretype) {b['architecture']}, {b['num_threads']} threads")
     lines.append(f"OPENBLAS_CORETYPE: {env['OPENBLAS_CORETYPE'] or 'not set (OpenBLAS chose from the CPU)'}")
     if "torch" in env:
         lines.append(f"PyTorch {env['torch']}, CPU capability {env['torch_cpu_capability']}")
@@ -132,6 +141,7 @@ def write_chart(path: Path, results: list[dict[str, Any]]) -> None:
             lo.append(base / s["median"] - base / s["max"])
             hi.append(base / s["min"] - base / s["median"])
         ax.bar(xs, hs, width, yerr=[lo, hi], capsize=2, label=NAMES[name])
+    ax.set_yscale("log")  # the GEMM floor of (d) is ~15x PyTorch; a log axis keeps the rest readable
     ax.axhline(1.0, color="black", linewidth=0.6)
     ax.set_xticks(range(len(results)), [r["short"] for r in results])
     ax.set_ylabel(f"speed relative to {NAMES[ref]} (higher is faster)")
