@@ -60,6 +60,7 @@ class Dense:
         self._dA = np.empty(shape, dtype=dtype)
         self._dZ = np.empty(shape, dtype=dtype)
         self._mask = np.empty(shape if self._needs_mask else (0, 0), dtype=bool)
+        self._ones = np.ones(capacity, dtype=dtype)   # 1 (m,): db = 1^T dZ is one BLAS call
         self.capacity = capacity
         self._m = -1
 
@@ -71,6 +72,7 @@ class Dense:
             self._allocate(m)
         self.Z, self.A, self.dA, self.dZ = self._Z[:m], self._A[:m], self._dA[:m], self._dZ[:m]
         self.mask = self._mask[:m] if self._needs_mask else self._mask
+        self.ones = self._ones[:m]
         self._m = m
 
     def linear(self, A_prev: Array) -> Array:
@@ -95,7 +97,7 @@ class Dense:
     def backward_linear(self, dA_prev: Array | None) -> None:
         """``dW, db`` and, unless ``dA_prev`` is None (first layer), ``dA_prev`` from ``dZ``."""
         np.matmul(self.A_prev.T, self.dZ, out=self.dW)   # dW = A_prev^T dZ     (n_in, m) @ (m, n_out)
-        np.sum(self.dZ, axis=0, out=self.db)             # db = sum_i dZ        (n_out,)
+        np.matmul(self.ones, self.dZ, out=self.db)       # db = 1^T dZ = sum_i dZ   (n_out,)
         if dA_prev is not None:
             np.matmul(self.dZ, self.W.T, out=dA_prev)    # dA_prev = dZ W^T     (m, n_out) @ (n_out, n_in)
 

@@ -48,6 +48,20 @@ def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+def all_finite(X: Array) -> bool:
+    """Whether every entry of X is finite, without an X-sized boolean temporary.
+
+    A sum is finite whenever every term is (NaN and infinity propagate); only when it is
+    not (a NaN, an infinity, or an overflow of huge finite values) are the entries checked
+    one by one, in chunks of rows.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.sum(X)):
+            return True
+    rows = max(1, 2**16 // max(1, X.shape[1] if X.ndim > 1 else 1))
+    return all(bool(np.isfinite(X[i : i + rows]).all()) for i in range(0, X.shape[0], rows))
+
+
 def check_dtype(dtype: Any) -> np.dtype:
     try:
         dt = np.dtype(dtype)
@@ -209,7 +223,7 @@ class Network:
         if X.shape[1] != self.n_inputs:
             raise DataError(f"X has {X.shape[1]} features but the network expects {self.n_inputs}")
         X = np.ascontiguousarray(X, dtype=self.dtype)
-        if not np.all(np.isfinite(X)):
+        if not all_finite(X):
             raise DataError("X contains NaN or infinity; remove or fill those values")
         if self.input_mean is not None and self.input_scale is not None:
             X = ((X - self.input_mean) / self.input_scale).astype(self.dtype, copy=False)

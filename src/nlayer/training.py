@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .errors import ConfigError, DataError, DivergenceError
-from .network import Network, _check_l2, _check_lengths, as_generator
+from .network import Network, _check_l2, _check_lengths, all_finite, as_generator
 from .optimizers import Optimizer, make_optimizer
 from .schedules import Schedule, make_schedule
 
@@ -259,43 +259,34 @@ def _run(
     net, opt, hist = tr.network, tr.optimizer, tr.history
     theta, dtheta = net.flat()
     params, grads = [theta], [dtheta]
-    n, bs = X.shape[0], tr.batch_size
-    full_batch = bs >= n
-    Xbuf = np.empty((0 if full_batch else bs, X.shape[1]), dtype=X.dtype)
-    Ybuf = np.empty((0 if full_batch else bs, Y.shape[1]), dtype=Y.dtype)
+    batches = _Batches(X, Y, tr.batch_size, tr.shuffle)
+    accuracy = _Accuracy(net, Y) if net.is_classifier else None
     last_good = theta.copy()                       # the last finite weights
     best = theta.copy() if patience else None
     best_value, wait = math.inf, 0
-    classify = net.is_classifier
     for hook in hooks:
         hook.on_train_begin(tr)
     while tr.epoch < epochs and not tr.stop_training:
         epoch = tr.epoch
         opt.lr = tr.schedule(epoch, tr.lr0)
-        order = tr.rng.permutation(n) if tr.shuffle and not full_batch else None
-        total, correct = 0.0, 0
-        for start in range(0, n, bs):
-            if order is None:
-                Xb, Yb = X[start : start + bs], Y[start : start + bs]
-            else:
-                idx = order[start : start + bs]
-                Xb = np.take(X, idx, axis=0, out=Xbuf[: idx.size])
-                Yb = np.take(Y, idx, axis=0, out=Ybuf[: idx.size])
+        order = batches.shuffle(tr.rng)
+        total = 0.0
+        for start, stop, Xb, Yb in batches.epoch(order):
             loss = net.train_step(Xb, Yb, tr.l2)
             if not math.isfinite(loss):
                 _diverged(tr, theta, last_good, epoch, loss)
-            total += loss * Xb.shape[0]
-            if classify:
-                correct += net.output.count_correct(net.layers[-1].A, Yb) or 0
+            total += loss * (stop - start)
+            if accuracy is not None:
+                accuracy.record(start, stop, Yb)
             opt.step(params, grads)
-        if not np.all(np.isfinite(theta)):
+        if not all_finite(theta):
             _diverged(tr, theta, last_good, epoch, math.nan)
         np.copyto(last_good, theta)
-        logs = {"loss": total / n}
-        if classify:
-            logs["accuracy"] = correct / n
+        logs = {"loss": total / batches.n}
+        if accuracy is not None:
+            logs["accuracy"] = accuracy.epoch_result(order)
         if X_val is not None and Y_val is not None:
-            val_loss, val_acc = evaluate(net, X_val, Y_val, bs)
+            val_loss, val_acc = evaluate(net, X_val, Y_val, batches.size)
             n_w = net.n_weights
             logs["val_loss"] = val_loss + 0.5 * tr.l2 * float(np.vdot(theta[:n_w], theta[:n_w]))
             if val_acc is not None:
@@ -320,6 +311,81 @@ def _run(
     for hook in hooks:
         hook.on_train_end(tr)
 
+
+class _Batches:
+    """The batches of an epoch, gathered into buffers allocated once.
+
+    Full batch (or no shuffling): views of X and Y, no copy. Shuffled mini-batches: the
+    rows of ``order[start:stop]`` gathered with ``np.take(..., out=, mode="clip")`` (the
+    indices come from a permutation, so they are valid; ``mode="raise"`` would buffer).
+    """
+
+    def __init__(self, X: Array, Y: Array, size: int, shuffle: bool) -> None:
+        self.X, self.Y, self.n, self.size = X, Y, X.shape[0], size
+        self.gather = shuffle and size < self.n
+        rows = size if self.gather else 0
+        self.Xbuf = np.empty((rows, X.shape[1]), dtype=X.dtype)
+        self.Ybuf = np.empty((rows, Y.shape[1]), dtype=Y.dtype)
+        self.rows = np.arange(self.n if self.gather else 0)
+        self.order = np.empty_like(self.rows)
+
+    def shuffle(self, rng: np.random.Generator) -> Array | None:
+        """This epoch's row order (a buffer reused every epoch), or None for X's own order."""
+        if not self.gather:
+            return None
+        np.copyto(self.order, self.rows)
+        rng.shuffle(self.order)                                  # = rng.permutation(n), in place
+        return self.order
+
+    def epoch(self, order: Array | None) -> Iterator[tuple[int, int, Array, Array]]:
+        """``(start, stop, X_batch, Y_batch)`` for every batch of the epoch."""
+        n, size, X, Y = self.n, self.size, self.X, self.Y
+        if order is None:
+            for start in range(0, n, size):
+                yield start, min(start + size, n), X[start : start + size], Y[start : start + size]
+            return
+        Xb, Yb = self.Xbuf, self.Ybuf
+        for start in range(0, n, size):
+            idx = order[start : start + size]
+            if idx.shape[0] < size:                              # the last, smaller batch
+                Xb, Yb = self.Xbuf[: idx.shape[0]], self.Ybuf[: idx.shape[0]]
+            np.take(X, idx, axis=0, out=Xb, mode="clip")         # X_batch = X[idx]
+            np.take(Y, idx, axis=0, out=Yb, mode="clip")         # Y_batch = Y[idx]
+            yield start, start + idx.shape[0], Xb, Yb
+
+
+class _Accuracy:
+    """Training accuracy of an epoch, at the cost of one ``argmax`` per softmax step.
+
+    Softmax: each step writes its predicted classes into an epoch-long buffer; the epoch's
+    end compares them with the true classes (``argmax Y``, found once) in batch order.
+    Other outputs count per step with ``Output.count_correct``.
+    """
+
+    def __init__(self, net: Network, Y: Array) -> None:
+        self.output, self.A_L = net.output, net.layers[-1]
+        self.softmax = net.output.name == "softmax"
+        n = Y.shape[0] if self.softmax else 0
+        self.labels = Y.argmax(axis=1) if self.softmax else np.empty(0, dtype=np.intp)
+        self.predicted = np.empty(n, dtype=np.intp)
+        self.ordered = np.empty(n, dtype=np.intp)
+        self.hits = np.empty(n, dtype=bool)
+        self.n_rows, self.correct = Y.shape[0], 0
+
+    def record(self, start: int, stop: int, Yb: Array) -> None:
+        if self.softmax:
+            np.argmax(self.A_L.A, axis=1, out=self.predicted[start:stop])
+        else:
+            self.correct += self.output.count_correct(self.A_L.A, Yb) or 0
+
+    def epoch_result(self, order: Array | None) -> float:
+        """The fraction classified right over the epoch; resets the count."""
+        if self.softmax:
+            labels = self.labels if order is None else np.take(self.labels, order, out=self.ordered, mode="clip")
+            correct = int(np.count_nonzero(np.equal(self.predicted, labels, out=self.hits)))
+            return correct / self.hits.shape[0]
+        correct, self.correct = self.correct, 0
+        return correct / self.n_rows
 
 def _diverged(tr: Trainer, theta: Array, last_good: Array, epoch: int, loss: float) -> None:
     np.copyto(theta, last_good)
