@@ -30,7 +30,7 @@ ROWS: list[tuple[str, str, str, str]] = [
      "# -sum_k Y_k log A_k = logsumexp(Z) - sum_k Y_k Z_k"),
     ("`dZ2 = (A2 - Y) / m` (1/m once)", "losses.py", "delta", "# dZ_L = (A_L - Y) / m"),
     ("1) `dW2 = A1^T dZ2`, 5) `dW1 = X^T dZ1`", "layers.py", "Dense.backward_linear", "# dW = A_prev^T dZ"),
-    ("2) `db2 = sum dZ2`, 6) `db1 = sum dZ1`", "layers.py", "Dense.backward_linear", "# db = sum_i dZ"),
+    ("2) `db2 = sum dZ2`, 6) `db1 = sum dZ1`", "layers.py", "Dense.backward_linear", "# db = 1^T dZ = sum_i dZ"),
     ("3) `dA1 = dZ2 W2^T`", "layers.py", "Dense.backward_linear", "# dA_prev = dZ W^T"),
     ("4) `dZ1 = dA1 * [Z1 > 0]`", "activations.py", "relu_backward", "# dZ = dA * [Z > 0]"),
     ("steps 1-4 for each layer, from L down", "network.py", "Network.backward", "# dW[l], db[l], dA[l-1]"),

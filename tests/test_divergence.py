@@ -16,12 +16,6 @@ from nlayer.training import Callback
 
 X, Y = nlayer.datasets.spiral(100, 3, seed=0)
 
-CORE_WARNS = pytest.mark.xfail(
-    strict=True, raises=RuntimeWarning,
-    reason="core: the training step lets NumPy overflow warnings escape (training.py _run needs "
-           "np.errstate(over='ignore', invalid='ignore', divide='ignore'); see docs/decisions/robust.md)",
-)
-
 
 class Snapshots(Callback):
     """Copies of the weights at the end of every epoch."""
@@ -42,8 +36,8 @@ class Snapshots(Callback):
         ("tanh", 1e-3, None),
         ("tanh", 1e-3, 32),
         ("sigmoid", 1e-3, 32),
-        pytest.param("relu", 1e-3, None, marks=CORE_WARNS),       # the lecture's network
-        pytest.param("leaky_relu", 0.0, 32, marks=CORE_WARNS),
+        ("relu", 1e-3, None),       # the lecture's network
+        ("leaky_relu", 0.0, 32),
     ],
 )
 def test_learning_rate_1e6_raises_divergence_error_and_restores_last_finite_weights(activation, l2, batch_size):

@@ -211,3 +211,14 @@ def test_mismatched_lengths_are_refused(spiral):
     X, y = spiral
     with pytest.raises(DataError, match="X has 300 rows but y has 299"):
         nlayer.Network([2, 4, 3], seed=0).fit(X, y[:-1], epochs=1)
+
+
+def test_divergence_in_the_first_epoch_restores_the_initial_weights(spiral):
+    from nlayer.errors import DivergenceError
+
+    X, y = spiral
+    net = nlayer.Network([2, 100, 3], seed=0)
+    initial = net.flat()[0].copy()
+    with pytest.raises(DivergenceError, match="diverged in epoch 1: .* restored to their values before training"):
+        net.fit(X, y, epochs=5, batch_size=10, lr=1e6, l2=1e-3)
+    np.testing.assert_array_equal(net.flat()[0], initial)

@@ -271,15 +271,19 @@ def _run(
         opt.lr = tr.schedule(epoch, tr.lr0)
         order = batches.shuffle(tr.rng)
         total = 0.0
-        for start, stop, Xb, Yb in batches.epoch(order):
-            loss = net.train_step(Xb, Yb, tr.l2)
-            if not math.isfinite(loss):
-                _diverged(tr, theta, last_good, epoch, loss)
-            total += loss * (stop - start)
-            if accuracy is not None:
-                accuracy.record(start, stop, Yb)
-            opt.step(params, grads)
-        if not all_finite(theta):
+        # Overflow is detected below (a non-finite loss or weights) and reported as a
+        # DivergenceError, so NumPy's own overflow warnings would only be noise.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for start, stop, Xb, Yb in batches.epoch(order):
+                loss = net.train_step(Xb, Yb, tr.l2)
+                if not math.isfinite(loss):
+                    _diverged(tr, theta, last_good, epoch, loss)
+                total += loss * (stop - start)
+                if accuracy is not None:
+                    accuracy.record(start, stop, Yb)
+                opt.step(params, grads)
+            finite = all_finite(theta)
+        if not finite:
             _diverged(tr, theta, last_good, epoch, math.nan)
         np.copyto(last_good, theta)
         logs = {"loss": total / batches.n}
@@ -389,9 +393,10 @@ class _Accuracy:
 
 def _diverged(tr: Trainer, theta: Array, last_good: Array, epoch: int, loss: float) -> None:
     np.copyto(theta, last_good)
+    restored = f"the end of epoch {epoch}" if epoch > 0 else "their values before training"
     raise DivergenceError(
         f"training diverged in epoch {epoch + 1}: the loss became {loss}; the weights were "
-        f"restored to the end of epoch {epoch} (the last finite state). Lower the learning "
+        f"restored to {restored} (the last finite state). Lower the learning "
         f"rate (it was {tr.optimizer.lr:g}) or the L2 strength.",
         epoch=epoch,
     )
