@@ -99,3 +99,15 @@ def test_gradient_check_detects_a_wrong_gradient(spiral, monkeypatch):
     assert report["W1"].relative_error > 1e-2
     assert report["W2"].relative_error < 1e-7               # the output layer is still right
     assert not report.passed()
+
+
+def test_gradient_check_explains_errors_at_relu_kinks(spiral):
+    """The spiral's first point of each class is the origin: with zero biases, Z1 = 0 there."""
+    X, y = spiral
+    net = nlayer.Network([2, 100, 3], seed=0)
+    report = nlayer.gradient_check(net, X[:20], y[:20])
+    assert report.kinks == 100                              # one origin row x 100 hidden units
+    assert report["b1"].relative_error > 1e-3               # the kink, not a bug ...
+    assert report["W1"].relative_error < 1e-7               # ... since X = 0 there, W1 is unaffected
+    assert "averages the two slopes" in str(report)
+    assert nlayer.gradient_check(net, X[1:21], y[1:21]).passed(1e-7)

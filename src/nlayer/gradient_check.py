@@ -66,7 +66,12 @@ class GradientCheckReport:
         for p in self.parameters:
             lines.append(f"{p.name:<6} {str(p.shape):<12} {p.relative_error:>15.3e} {p.max_abs_error:>14.3e}")
         if self.kinks:
-            lines.append(f"({self.kinks} pre-activations lie within h={self.h:g} of a kink at 0)")
+            lines.append(
+                f"note: {self.kinks} pre-activations lie within 10h={10 * self.h:g} of the activation's kink "
+                "at 0 (for example an input at the origin with zero biases). There the central difference "
+                "averages the two slopes and disagrees with the lecture's [Z > 0] for a good reason, so the "
+                "parameters they feed can show large errors: check on other rows, or after some training."
+            )
         return "\n".join(lines)
 
 
