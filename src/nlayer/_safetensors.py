@@ -58,7 +58,9 @@ def encode(tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> bytes:
     except ImportError:  # safetensors is a dependency of the package, but the core runs without it
         raise ImportError("writing nlayer model files and checkpoints needs the safetensors package: "
                           "pip install safetensors") from None
-    data: bytes = st.save({k: np.ascontiguousarray(v) for k, v in tensors.items()}, metadata=metadata)
+    # order="C" keeps 0-d arrays 0-d (ascontiguousarray makes them 1-d); metadata=None when empty:
+    # safetensors 0.8.0 writes an unreadable header for save({}, metadata={})
+    data: bytes = st.save({k: np.asarray(v, order="C") for k, v in tensors.items()}, metadata=metadata or None)
     return data
 
 
