@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from safetensors import safe_open
 
@@ -196,23 +196,18 @@ def test_header_over_the_cap_is_refused_before_it_is_read(tmp_path):
 
 
 # ----------------------------------------------------------------- fuzzing
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=None)
 @given(data=st.data())
 def test_mutated_bytes_decode_consistently_or_raise_model_format_error_only(data):
-    mode = data.draw(st.sampled_from(["flip", "cut", "insert", "random"]))
-    b = bytearray(GOOD)
-    if mode == "flip":
-        for _ in range(data.draw(st.integers(1, 8))):
-            b[data.draw(st.integers(0, len(b) - 1))] = data.draw(st.integers(0, 255))
-    elif mode == "cut":
-        b = b[: data.draw(st.integers(0, len(b)))]
-    elif mode == "insert":
-        at = data.draw(st.integers(0, len(b)))
-        b[at:at] = data.draw(st.binary(min_size=1, max_size=16))
-    else:
-        b = bytearray(data.draw(st.binary(max_size=300)))
+    """Each edit replaces a random slice (possibly empty, possibly to the end) with random
+    bytes: flips, insertions, deletions and truncations of a valid container."""
+    b = GOOD
+    for _ in range(data.draw(st.integers(1, 4))):
+        start = data.draw(st.integers(0, len(b)))
+        stop = data.draw(st.integers(start, len(b)))
+        b = b[:start] + data.draw(st.binary(max_size=12)) + b[stop:]
     try:
-        tensors, meta = _safetensors.decode(bytes(b), "fuzz")
+        tensors, meta = _safetensors.decode(b, "fuzz")
     except ModelFormatError as e:
         assert str(e).startswith("fuzz: ")
         return

@@ -28,7 +28,7 @@ import numpy as np
 
 from .errors import ModelFormatError
 
-__all__ = ["DTYPES", "MAX_FILE_BYTES", "MAX_HEADER_BYTES", "Entry", "decode", "encode", "parse_header",
+__all__ = ["DTYPES", "FLOATS", "MAX_FILE_BYTES", "MAX_HEADER_BYTES", "Entry", "decode", "encode", "parse_header",
            "read", "read_header", "strict_json"]
 
 MAX_HEADER_BYTES = 100 * 2**20     # the JSON header; the safetensors library uses the same cap
