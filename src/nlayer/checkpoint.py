@@ -1,7 +1,7 @@
 """Checkpoints: save a training run every N epochs and resume it bit for bit.
 
-A checkpoint is one safetensors file (written with NumPy alone, read by any safetensors
-reader) holding everything the next epoch depends on::
+A checkpoint is one safetensors file (read and written by :mod:`nlayer._safetensors`, like
+model files; readable by any safetensors reader) holding everything the next epoch depends on::
 
     tensors   theta (every W then every b, the network's flat vector),
               optimizer.<state> (velocity, or Adam's m and v; same shape as theta),
@@ -39,7 +39,8 @@ from typing import Any
 
 import numpy as np
 
-from . import _atomic, interrupt
+from . import _atomic, _safetensors, interrupt
+from ._safetensors import decode, encode
 from .errors import ConfigError, DataError, ModelFormatError
 from .network import Network, as_generator
 from .optimizers import OPTIMIZERS, Optimizer, make_optimizer
@@ -214,13 +215,7 @@ class CheckpointState:
 def load_checkpoint(path: str | os.PathLike[str]) -> CheckpointState:
     """Read and validate a checkpoint. Raises ``ModelFormatError`` naming the defect."""
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError as e:
-        raise ModelFormatError(f"checkpoint {p} does not exist") from e
-    except OSError as e:
-        raise ModelFormatError(f"cannot read checkpoint {p}: {e.strerror or e}") from e
-    tensors, meta = decode(data, str(p))
+    tensors, meta = decode(_safetensors.read(p, what="checkpoint"), str(p), what="checkpoint")
     try:
         return _build(p, tensors, meta)
     except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as e:
@@ -289,7 +284,7 @@ def _build(p: Path, tensors: dict[str, np.ndarray], meta: dict[str, str]) -> Che
     if scaled:
         if not np.all(tensors["input_scale"] > 0):
             raise ModelFormatError(f"{p}: tensor 'input_scale' must be positive")
-        net.input_mean, net.input_scale = tensors["input_mean"], tensors["input_scale"]
+        net.input_mean, net.input_scale = tensors["input_mean"].copy(), tensors["input_scale"].copy()
     epoch = _field(state, "epoch", int, "state")
     opt.t = _field(state, "optimizer_t", int, "state")
     opt.lr = float(_field(state, "optimizer_lr", (int, float), "state"))
@@ -423,67 +418,3 @@ def _continue(net: Network, ckpt: CheckpointState, X: Any, y: Any, epochs: int, 
     return net.fit(X, y, epochs=epochs, optimizer=ckpt.optimizer, lr=ckpt.lr0, schedule=schedule,
                    seed=ckpt.generator(start=True), callbacks=hooks, initial_epoch=ckpt.epoch,
                    history=ckpt.history, **options)
-
-
-# ------------------------------------------------------------------ safetensors, NumPy only
-_ST_DTYPES: dict[str, np.dtype] = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8")}
-_MAX_HEADER = 1 << 28                          # 256 MiB of JSON is far beyond any real header
-
-
-def encode(tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> bytes:
-    """The safetensors bytes: u64 header length, JSON header, then the raw little-endian data."""
-    codes = {v: k for k, v in _ST_DTYPES.items()}
-    header: dict[str, Any] = {"__metadata__": metadata}
-    chunks, offset = [], 0
-    for name in sorted(tensors):
-        arr = np.ascontiguousarray(tensors[name], dtype=tensors[name].dtype.newbyteorder("<"))
-        raw = arr.tobytes()
-        span = [offset, offset + len(raw)]
-        header[name] = {"dtype": codes[arr.dtype], "shape": list(arr.shape), "data_offsets": span}
-        chunks.append(raw)
-        offset += len(raw)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    return len(text).to_bytes(8, "little") + text + b"".join(chunks)
-
-
-def decode(data: bytes, where: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """Parse safetensors bytes strictly; every defect is a ``ModelFormatError``. Nothing is
-    executed, and sizes are checked against the file before anything is allocated."""
-    if len(data) < 8:
-        raise ModelFormatError(f"{where}: {len(data)} bytes is too short for a safetensors file")
-    n = int.from_bytes(data[:8], "little")
-    if n > len(data) - 8 or n > _MAX_HEADER:
-        raise ModelFormatError(f"{where}: header length {n} exceeds the file ({len(data)} bytes)")
-    try:
-        header = json.loads(data[8 : 8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as e:
-        raise ModelFormatError(f"{where}: the header is not UTF-8 JSON ({e})") from e
-    if not isinstance(header, dict):
-        raise ModelFormatError(f"{where}: the header must be a JSON object")
-    meta = header.pop("__metadata__", None)
-    if not isinstance(meta, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items()):
-        raise ModelFormatError(f"{where}: '__metadata__' must map strings to strings")
-    body, spans, tensors = memoryview(data)[8 + n :], [], {}
-    for name, info in header.items():
-        if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
-            raise ModelFormatError(f"{where}: tensor {name!r} needs exactly dtype, shape, data_offsets")
-        dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
-        if dtype not in _ST_DTYPES:
-            raise ModelFormatError(f"{where}: tensor {name!r} has dtype {dtype!r}; expected F32 or F64")
-        ints = isinstance(shape, list) and isinstance(offsets, list) and len(offsets) == 2 and all(
-            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in shape + offsets)
-        if not ints or offsets[1] - offsets[0] != _ST_DTYPES[dtype].itemsize * int(np.prod(shape, dtype=object)):
-            raise ModelFormatError(f"{where}: tensor {name!r} has inconsistent shape {shape!r} and offsets {offsets!r}")
-        spans.append((offsets[0], offsets[1], name, dtype, shape))
-    end = 0
-    for start, stop, name, dtype, shape in sorted(spans):
-        if start != end or stop > len(body):
-            raise ModelFormatError(f"{where}: tensor {name!r} data {start}..{stop} overlaps, leaves a gap or "
-                                   f"runs past the {len(body)} data bytes (truncated file?)")
-        tensors[name] = np.frombuffer(body[start:stop], dtype=_ST_DTYPES[dtype]).reshape(shape).astype(
-            _ST_DTYPES[dtype].newbyteorder("="))
-        end = stop
-    if end != len(body):
-        raise ModelFormatError(f"{where}: {len(body) - end} unexpected bytes after the tensor data")
-    return tensors, meta
