@@ -167,8 +167,9 @@ def test_options_that_cannot_be_resumed_exactly_are_refused(path):
 def test_unwritable_folder_fails_before_training(tmp_path):
     net = nlayer.Network(SIZES, seed=0)
     before = theta(net)
+    (tmp_path / "a-file").write_text("not a folder")        # a folder nobody can create (root or not)
     with pytest.raises(ConfigError, match="cannot write the checkpoint"):
-        checkpoint.fit(net, X, Y, checkpoint=tmp_path / "missing" / "c.safetensors", epochs=3)
+        checkpoint.fit(net, X, Y, checkpoint=tmp_path / "a-file" / "c.safetensors", epochs=3)
     with pytest.raises(ConfigError, match="cannot write the checkpoint"):
         net.fit(X, Y, epochs=3, callbacks=[Checkpoint(tmp_path)])          # a directory
     np.testing.assert_array_equal(theta(net), before)
@@ -319,3 +320,11 @@ def test_fuzzed_checkpoint_bytes_only_ever_raise_model_format_error(tmp_path, go
         return
     assert np.all(np.isfinite(state.network.flat()[0]))     # survived: it must be a usable checkpoint
     assert os.path.getsize(p) == len(b)
+
+
+def test_a_missing_checkpoint_folder_is_created(tmp_path):
+    X, y = nlayer.datasets.spiral(20, 3, seed=0)
+    net = nlayer.Network([2, 8, 3], seed=0)
+    path = tmp_path / "runs" / "a" / "checkpoint.safetensors"
+    checkpoint.fit(net, X, y, checkpoint=path, every=1, epochs=2, batch_size=10, seed=0)
+    assert checkpoint.load_checkpoint(path).epoch == 2

@@ -151,12 +151,13 @@ def check_writable(path: Path) -> None:
     try:
         if path.is_dir():
             raise IsADirectoryError(f"{path} is a directory")
+        folder.mkdir(parents=True, exist_ok=True)        # like Keras' ModelCheckpoint
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=folder)
         os.close(fd)
         os.unlink(tmp)
     except OSError as e:
         raise ConfigError(f"cannot write the checkpoint {path}: {e.strerror or e}; "
-                          "choose a folder that exists and is writable") from e
+                          "choose a writable folder") from e
 
 
 def _jsonable(obj: Any) -> Any:
