@@ -20,6 +20,8 @@ import pytest
 
 import nlayer
 from nlayer import cli
+from nlayer.cli.report import write_run
+from nlayer.cli.train import build_job, prepare_out_dir, run_job
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -120,10 +122,10 @@ def test_default_train_reaches_95_percent_and_writes_a_complete_run_folder(tmp_p
 
 def test_trained_model_reloads_to_bit_identical_predictions_and_matches_its_metrics(tmp_path):
     args = cli.build_parser().parse_args(["train", "--out", str(tmp_path / "r"), "--epochs", "20", "--quiet"])
-    out, _ = cli.prepare_out_dir(args.out, args.force)
-    job = cli.build_job(args, out)
-    cli.run_job(job)
-    cli.write_run(job)
+    out, _ = prepare_out_dir(args.out, args.force)
+    job = build_job(args, out)
+    run_job(job)
+    write_run(job)
     loaded = nlayer.load(out / "model.safetensors")
     X, _ = nlayer.datasets.spiral(dtype="float64")
     np.testing.assert_array_equal(loaded.predict_proba(X), job.net.predict_proba(X))

@@ -1,0 +1,106 @@
+"""What a run reports: the scores of a network on data, the files of the run folder
+(model, history, metrics, plots), and the final table."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .. import __version__
+from .._atomic import atomic_write_bytes
+from ..network import Network
+
+if TYPE_CHECKING:
+    from .train import TrainJob
+
+
+def score(net: Network, X: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+    """``loss`` and ``accuracy`` for class indices, or ``loss, mse, mae, r2`` for values."""
+    loss = float(net.loss(X, targets))
+    if net.is_classifier:
+        pred = np.asarray(net.output.decide(net.predict_proba(X)))
+        return {"loss": loss, "accuracy": float(np.mean(pred == targets))}
+    err = net.predict_proba(X)[:, 0].astype(np.float64) - targets
+    ss_tot = float(np.sum((targets - targets.mean()) ** 2))
+    r2 = 1.0 - float(np.sum(err**2)) / ss_tot if ss_tot > 0 else float("nan")
+    return {"loss": loss, "mse": float(np.mean(err**2)), "mae": float(np.mean(np.abs(err))), "r2": r2}
+
+
+def split_metrics(job: TrainJob) -> dict[str, dict[str, float]]:
+    """Data loss and accuracy (classify) or MSE/MAE/R2 (regress) of the final weights per split."""
+    out: dict[str, dict[str, float]] = {}
+    for name, rows in (("train", job.train_rows), ("validation", job.val_rows)):
+        if len(rows):
+            out[name] = score(job.net, job.data.X[rows], job.targets[rows])
+    return out
+
+
+def table(rows: dict[str, dict[str, float]]) -> str:
+    """``{"train": {"loss": .., ...}, ...}`` as an aligned text table, one row per split."""
+    cols = list(dict.fromkeys(k for r in rows.values() for k in r))
+    lines = [f"{'':<12}" + "".join(f"{c:>12}" for c in cols)]
+    for name, r in rows.items():
+        lines.append(f"{name:<12}" + "".join(f"{r[c]:>12.4f}" if c in r else f"{'':>12}" for c in cols))
+    return "\n".join(lines)
+
+
+def write_run(job: TrainJob) -> None:
+    """model.safetensors, history.csv, metrics.json, loss.png and (2 inputs) decision_boundary.png."""
+    from .. import io as nio
+    from .. import plots
+
+    assert job.history is not None, "write_run follows run_job"
+    nio.save(job.net, job.out / "model.safetensors")
+    _write_history(job)
+    _write_metrics(job)
+    title = f"{job.data.source}: {'-'.join(map(str, job.net.sizes))} {job.net.activation}, {job.args.optimizer}"
+    plots.plot_history(job.history, job.out / "loss.png", title=title)
+    if job.data.X.shape[1] == 2:
+        plots.plot_decision_boundary(job.net, job.data.X, job.targets, job.out / "decision_boundary.png",
+                                     classes=job.classes, title=title)
+
+
+def _write_history(job: TrainJob) -> None:
+    """history.csv: one row per epoch (1-based), one column per History list, exact floats."""
+    assert job.history is not None
+    hist = job.history.as_dict()
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["epoch", *hist])
+    for e in range(job.history.epochs):
+        w.writerow([e + 1, *(repr(float(v[e])) for v in hist.values())])
+    atomic_write_bytes(job.out / "history.csv", buf.getvalue().encode())
+
+
+def _write_metrics(job: TrainJob) -> None:
+    """metrics.json: the data, the architecture, the options, and the scores per split."""
+    assert job.history is not None
+    a = job.args
+    metrics = {
+        "nlayer_version": __version__, "data": job.data.source, "task": job.task, "target": job.data.target_name,
+        "features": job.data.feature_names, "classes": job.classes, "sizes": job.net.sizes,
+        "activation": job.net.activation, "output": job.net.output.name, "dtype": job.net.dtype.name,
+        "optimizer": a.optimizer, "lr": a.lr, "l2": a.l2, "batch_size": job.fit_options["batch_size"],
+        "seed": a.seed, "epochs_run": job.history.epochs, "best_epoch": _one_based(job.history.best_epoch),
+        "stopped_early": job.history.stopped_early, "n_train": int(len(job.train_rows)),
+        "n_validation": int(len(job.val_rows)), "seconds": round(job.seconds, 3), **split_metrics(job),
+    }
+    atomic_write_bytes(job.out / "metrics.json", (json.dumps(metrics, indent=2, allow_nan=True) + "\n").encode())
+
+
+def _one_based(epoch: int | None) -> int | None:
+    return None if epoch is None else epoch + 1
+
+
+def print_summary(job: TrainJob) -> None:
+    """The final table of train/validation metrics, and where the run was written."""
+    assert job.history is not None
+    h = job.history
+    stop = f", stopped early; kept epoch {h.best_epoch + 1}" if h.stopped_early and h.best_epoch is not None else ""
+    print(f"trained {h.epochs} epochs in {job.seconds:.1f} s{stop}")
+    print(table(split_metrics(job)))
+    print(f"run folder: {job.out}")

@@ -1,0 +1,216 @@
+"""``nlayer train``: small steps around a :class:`TrainJob`.
+
+:func:`cmd_train` runs :func:`~nlayer.cli.options.check_train_args`, :func:`prepare_out_dir`,
+:func:`build_job`, :func:`run_job`, :func:`~nlayer.cli.report.write_run` and
+:func:`~nlayer.cli.report.print_summary`, so options such as checkpointing add a callback or
+a fit option without touching the rest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError, DataError, DivergenceError
+from ..interrupt import GracefulInterrupt
+from ..network import Network
+from ..training import Callback, History
+from . import common
+from .common import Dataset, fail, load_dataset, say
+from .options import check_train_args
+from .report import print_summary, write_run
+from .resume import CHECKPOINT, checkpoint_note, interrupted_message, resume_args, save_train_args
+
+
+@dataclass
+class TrainJob:
+    """Everything one ``nlayer train`` run holds between its steps."""
+
+    args: argparse.Namespace
+    out: Path
+    data: Dataset
+    task: str                       # "classify" or "regress"
+    classes: list[Any] | None
+    targets: np.ndarray             # class indices (classify) or values (regress), all rows
+    train_rows: np.ndarray
+    val_rows: np.ndarray
+    net: Network
+    fit_options: dict[str, Any] = field(default_factory=dict)
+    callbacks: list[Callback] = field(default_factory=list)
+    history: History | None = None
+    seconds: float = 0.0
+    interrupt: GracefulInterrupt | None = None
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """``nlayer train``: check the run folder, load, split, standardise, fit, write, report.
+
+    Ctrl-C or SIGTERM stops after the current epoch (exit 130, saying how to resume); a
+    diverging run stops with exit 1, keeping the last good checkpoint.
+    """
+    if args.resume is not None:
+        args = resume_args(args)
+    check_train_args(args)
+    out, created = prepare_out_dir(args.out, args.force or args.resume is not None)
+    try:
+        job = build_job(args, out)
+        if args.checkpoint_every is not None and args.resume is None:
+            save_train_args(out, args)
+        run_job(job)
+    except KeyboardInterrupt:            # a second Ctrl-C: stopped at once, files whole
+        _remove_if_empty(out, created)
+        if not args.checkpoint_every:
+            raise                        # main() says "interrupted", exit 130
+        return fail(interrupted_message(out, args, None), status=130)
+    except DivergenceError as exc:
+        where = checkpoint_note(out) if args.checkpoint_every else ""
+        raise DivergenceError(f"{str(exc).rstrip('.')}{where}", epoch=exc.epoch) from None
+    except BaseException:
+        _remove_if_empty(out, created)   # leave nothing behind for a run that never wrote a file
+        raise
+    if job.interrupt is not None and job.interrupt.interrupted:
+        _remove_if_empty(out, created)
+        return fail(interrupted_message(out, args, job.interrupt.epoch), status=130)
+    write_run(job)
+    print_summary(job)
+    return 0
+
+
+def _remove_if_empty(out: Path, created: bool) -> None:
+    if created and out.is_dir() and not any(out.iterdir()):
+        out.rmdir()
+
+
+def prepare_out_dir(out: str | None, force: bool) -> tuple[Path, bool]:
+    """The run folder, created and proven writable before any training; (path, created).
+
+    An existing non-empty folder is refused unless ``force``.
+    """
+    if out is None:
+        base = Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+        path, i = base, 1
+        while path.exists():
+            i += 1
+            path = base.with_name(f"{base.name}-{i}")
+    else:
+        path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"--out {path} exists and is not a folder; choose a folder name")
+    if path.is_dir() and any(path.iterdir()) and not force:
+        raise ConfigError(f"--out {path} already exists and is not empty; choose another folder or add --force")
+    created = not path.exists()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".nlayer-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"cannot write to the run folder {path}: {exc.strerror or exc}") from None
+    return path, created
+
+
+def build_job(args: argparse.Namespace, out: Path) -> TrainJob:
+    """Load and check the data, choose the task, split, and build the standardised network."""
+    data = load_dataset(args.data, args.target)
+    task, targets, classes, output, n_out = choose_task(args, data)
+    train_rows, val_rows = split_rows(len(targets), args.val_fraction, args.seed,
+                                      targets if task == "classify" else None)
+    net = Network([data.X.shape[1], *args.layers, n_out], activation=args.activation, output=output,
+                  seed=args.seed, dtype=args.dtype)
+    net.fit_input_scaling(data.X[train_rows])       # statistics of the training split only
+    net.classes = classes
+    job = TrainJob(args, out, data, task, classes, targets, train_rows, val_rows, net)
+    batch = args.batch_size if args.batch_size and args.batch_size < len(train_rows) else None
+    job.fit_options = dict(epochs=args.epochs, batch_size=batch, optimizer=args.optimizer, lr=args.lr, l2=args.l2,
+                           early_stopping=args.early_stopping, seed=args.seed)
+    if len(val_rows):
+        job.fit_options["validation_data"] = (data.X[val_rows], targets[val_rows])
+    from ..progress import ProgressBar
+
+    job.callbacks.append(ProgressBar(total=args.epochs, disable=args.quiet))
+    return job
+
+
+def choose_task(args: argparse.Namespace, data: Dataset) -> tuple[str, np.ndarray, list[Any] | None, str, int]:
+    """(task, targets, classes, output, n_out): ``--task`` or the inferred one, checked
+    against ``--output``; the choice is printed as a note."""
+    from .. import data as nd
+
+    task = args.task or nd.infer_task(data.y)
+    nd.check_task(data.y, task)
+    classes: list[Any] | None = None
+    if task == "classify":
+        targets, classes = nd.encode_labels(data.y)
+        output = args.output or "softmax"
+        if output == "identity":
+            raise ConfigError("--output identity is for regression; use softmax (or sigmoid for 2 classes)")
+        if output == "sigmoid" and len(classes) != 2:
+            raise ConfigError(f"--output sigmoid needs exactly 2 classes; the target has {len(classes)}: use softmax")
+        n_out = 1 if output == "sigmoid" else len(classes)
+        how = f"{len(classes)} classes: {', '.join(map(str, classes[:10]))}{', ...' if len(classes) > 10 else ''}"
+    else:
+        if data.y.dtype.kind not in "iuf":
+            raise DataError(f"target '{data.target_name}' holds text labels; regression needs numbers "
+                            "(or use --task classify)")
+        targets, output, n_out = data.y.astype(np.float64), args.output or "identity", 1
+        if output != "identity":
+            raise ConfigError(f"--output {output} is for classification; regression uses identity")
+        how = "numeric target"
+    chosen = "chosen with --task" if args.task else "inferred"
+    say(args, f"task: {task} ({chosen}; target '{data.target_name}', {how})")
+    return task, targets, classes, output, n_out
+
+
+def split_rows(n: int, fraction: float, seed: int, labels: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Shuffled (train, validation) row indices; stratified by ``labels`` when given."""
+    if not 0 <= fraction < 1:
+        raise ConfigError(f"--val-fraction must be in [0, 1); got {fraction}")
+    rng = np.random.default_rng(seed)
+    groups = [np.flatnonzero(labels == c) for c in np.unique(labels)] if labels is not None else [np.arange(n)]
+    val = np.concatenate([rng.permutation(g)[: int(round(fraction * g.size))] for g in groups])
+    train = np.setdiff1d(np.arange(n), val)
+    if train.size == 0 or (fraction > 0 and val.size == 0):
+        raise DataError(f"--val-fraction {fraction} of {n} rows leaves an empty training or validation set")
+    return train, np.sort(val)
+
+
+def run_job(job: TrainJob) -> None:
+    """Fit the network (the progress bar is closed even when interrupted).
+
+    The first SIGINT/SIGTERM stops after the current epoch (``job.interrupt`` says so);
+    with ``--checkpoint-every`` the run is checkpointed, and resumed with ``--resume``.
+    """
+    start = time.perf_counter()
+    job.interrupt = GracefulInterrupt(ignore_after_stop=common.OWN_PROCESS)
+    try:
+        with job.interrupt:
+            job.history = _fit(job, [*job.callbacks, job.interrupt])
+    finally:
+        for cb in job.callbacks:
+            close = getattr(cb, "close", None)
+            if callable(close):
+                close()
+    job.seconds = time.perf_counter() - start
+
+
+def _fit(job: TrainJob, hooks: list[Any]) -> History:
+    """``Network.fit`` on the training rows, or ``checkpoint.fit`` with ``--checkpoint-every``."""
+    from .. import checkpoint
+
+    X, y = job.data.X[job.train_rows], job.targets[job.train_rows]
+    every = getattr(job.args, "checkpoint_every", None)
+    if not every:
+        return job.net.fit(X, y, callbacks=hooks, **job.fit_options)
+    options = {k: v for k, v in job.fit_options.items() if not (k == "early_stopping" and v is None)}
+    if "early_stopping" in options:
+        raise ConfigError("--early-stopping cannot be combined with --checkpoint-every or --resume: "
+                          "its best weights cannot be restored exactly from a checkpoint")
+    resume = getattr(job.args, "resume", None) is not None
+    return checkpoint.fit(job.net, X, y, checkpoint=job.out / CHECKPOINT, every=every,
+                          resume=resume, callbacks=hooks, **options)

@@ -1,0 +1,136 @@
+"""NLayerClassifier and NLayerRegressor: what differs between them (targets, outputs,
+scores, predictions); everything else is the shared base in ``_base``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
+
+from ._base import _BaseNLayer
+
+Array = np.ndarray
+
+
+class NLayerClassifier(ClassifierMixin, _BaseNLayer):
+    """A multi-layer perceptron classifier trained by nlayer's back propagation.
+
+    Drop-in for ``sklearn.neural_network.MLPClassifier`` (same parameters, see the
+    ``nlayer.sklearn`` docstring for the few differences) plus ``dtype`` (None follows the
+    input: float32 stays float32, anything else becomes float64) and ``to_network()``.
+
+    y may be labels (binary or multi-class: softmax output) or a 0/1 indicator matrix
+    (multi-label: one sigmoid unit per label).
+    """
+
+    def _targets(self, X: Any, y: Any, first: bool, classes: Any) -> tuple[Array, Array, int, str]:
+        X, y = self._validate_xy(X, y, first, y_numeric=False)
+        check_classification_targets(y)
+        kind = type_of_target(y)
+        if kind not in ("binary", "multiclass", "multilabel-indicator"):
+            raise ValueError(f"{type(self).__name__} does not support {kind} targets; "
+                             "use class labels or a 0/1 indicator matrix (multi-label)")
+        self._multilabel = kind == "multilabel-indicator"
+        if first:
+            labels = unique_labels(y if classes is None else classes)
+            self.classes_ = np.arange(y.shape[1]) if self._multilabel else labels
+            if not self._multilabel and self.classes_.size < 2:
+                raise ValueError(f"{type(self).__name__} needs at least 2 classes in y to train, "
+                                 f"but y contains only one class: {self.classes_[0]!r}")
+        else:
+            self._check_classes(y, classes)
+        if self._multilabel:
+            return X, y, y.shape[1], "sigmoid"
+        return X, y, self.classes_.size, "softmax"
+
+    def _check_classes(self, y: Array, classes: Any) -> None:
+        seen = np.arange(y.shape[1]) if self._multilabel else unique_labels(y)
+        if classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
+            raise ValueError(f"classes={classes!r} differs from the classes of the first call: {self.classes_!r}")
+        if self.warm_start and classes is None and set(seen.tolist()) != set(self.classes_.tolist()):
+            raise ValueError("warm_start can only be used where `y` has the same classes as in the "
+                             f"previous call to fit. Previously got {self.classes_}, `y` has {seen}")
+        if np.setdiff1d(seen, self.classes_).size:
+            raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. "
+                             f"'y' has {seen}.")
+
+    def _Y(self, y: Array, dtype: np.dtype) -> Array:
+        if self._multilabel:
+            return np.ascontiguousarray(y, dtype=dtype)
+        Y = np.zeros((y.shape[0], self.classes_.size), dtype=dtype)
+        Y[np.arange(y.shape[0]), np.searchsorted(self.classes_, y)] = 1.0   # one-hot (m, k)
+        return Y
+
+    def _score_network(self, X: Array, y: Array, sample_weight: Array | None) -> float:
+        return float(accuracy_score(y, self._decide(self._network.predict_proba(X)), sample_weight=sample_weight))
+
+    def _decide(self, proba: Array) -> Array:
+        if self._multilabel:
+            return self._network.output.decide(proba)                   # 0/1 per label (m, k)
+        return self.classes_[proba.argmax(axis=1)]                      # labels (m,)
+
+    @available_if(lambda est: est._check_solver())
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None) -> NLayerClassifier:
+        """One epoch over (X, y). ``classes`` (every label) is required on the first call."""
+        if not hasattr(self, "_network") and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def predict_proba(self, X: Any) -> Array:
+        """Class probabilities (n_samples, n_classes), rows summing to 1; per-label for multi-label."""
+        X = self._prepare(X)
+        return self._network.predict_proba(X)
+
+    def predict_log_proba(self, X: Any) -> Array:
+        """``log(predict_proba(X))`` (-inf where a probability underflowed to 0, as in scikit-learn)."""
+        proba = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            return np.log(proba, out=proba)
+
+    def predict(self, X: Any) -> Array:
+        """Labels (n_samples,), or a 0/1 indicator matrix (n_samples, n_labels) for multi-label."""
+        X = self._prepare(X)
+        return self._decide(self._network.predict_proba(X))
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class NLayerRegressor(RegressorMixin, _BaseNLayer):
+    """A multi-layer perceptron regressor (squared error, identity output) trained by
+    nlayer's back propagation; the counterpart of ``sklearn.neural_network.MLPRegressor``.
+    y may be (n_samples,) or (n_samples, n_outputs)."""
+
+    def _targets(self, X: Any, y: Any, first: bool, classes: Any) -> tuple[Array, Array, int, str]:
+        X, y = self._validate_xy(X, y, first, y_numeric=True)
+        k = 1 if y.ndim == 1 else y.shape[1]
+        if not first and k != self.n_outputs_:
+            raise ValueError(f"y has {k} outputs but the model was fitted with {self.n_outputs_}")
+        return X, y, k, "identity"
+
+    def _Y(self, y: Array, dtype: np.dtype) -> Array:
+        return np.ascontiguousarray(y.reshape(y.shape[0], -1), dtype=dtype)
+
+    def _score_network(self, X: Array, y: Array, sample_weight: Array | None) -> float:
+        return float(r2_score(y, self._network.predict(X), sample_weight=sample_weight))
+
+    @available_if(lambda est: est._check_solver())
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> NLayerRegressor:
+        """One epoch over (X, y), continuing from the current weights."""
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def predict(self, X: Any) -> Array:
+        """Predicted values, (n_samples,) or (n_samples, n_outputs)."""
+        X = self._prepare(X)
+        return self._network.predict(X)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
