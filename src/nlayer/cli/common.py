@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
 
-import numpy as np
-
+from ..data import Table, load_table
 from ..errors import ConfigError
 
 PROG = "nlayer"
@@ -27,18 +25,7 @@ def say(args: argparse.Namespace, message: str) -> None:
         print(message)
 
 
-@dataclass
-class Dataset:
-    """Features and target as loaded (labels still raw), with where they came from."""
-
-    X: np.ndarray
-    y: np.ndarray
-    feature_names: list[str]
-    target_name: str
-    source: str
-
-
-def load_dataset(spec: str, target: str | None = None, min_rows: int = 2) -> Dataset:
+def load_dataset(spec: str, target: str | None = None, min_rows: int = 2) -> Table:
     """``spiral`` (the lecture's 300 points, seed 0) or a CSV/NPZ file via ``nlayer.data``."""
     if spec == "spiral":
         if target is not None:
@@ -46,8 +33,5 @@ def load_dataset(spec: str, target: str | None = None, min_rows: int = 2) -> Dat
         from ..datasets import spiral
 
         X, y = spiral(100, 3, noise=0.2, seed=0, dtype="float64")
-        return Dataset(X, y, ["x1", "x2"], "class", "spiral")
-    from ..data import load_table
-
-    t = load_table(spec, target=target, min_rows=min_rows)
-    return Dataset(t.X, t.y, list(t.feature_names), t.target_name, t.source)
+        return Table(X, y, ["x1", "x2"], "class", "spiral")
+    return load_table(spec, target=target, min_rows=min_rows)

@@ -13,9 +13,10 @@ import sys
 import numpy as np
 
 from .._atomic import atomic_write_bytes
+from ..data import Table
 from ..errors import ConfigError, DataError
 from ..network import Network
-from .common import Dataset, load_dataset
+from .common import load_dataset
 from .report import score, table
 
 
@@ -47,7 +48,7 @@ def predict_features(net: Network, spec: str, target: str | None) -> np.ndarray:
                     f"may follow or be named with --target); the file has {have}")
 
 
-def _class_indices(net: Network, data: Dataset) -> np.ndarray:
+def _class_indices(net: Network, data: Table) -> np.ndarray:
     """Labels of DATA as indices into the model's classes (``DataError`` for unknown labels)."""
     classes = net.classes if net.classes is not None else list(range(max(net.n_outputs, 2)))
     index = {c: i for i, c in enumerate(classes)}

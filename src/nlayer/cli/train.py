@@ -17,12 +17,13 @@ from typing import Any
 
 import numpy as np
 
+from ..data import Table
 from ..errors import ConfigError, DataError, DivergenceError
 from ..interrupt import GracefulInterrupt
 from ..network import Network
 from ..training import Callback, History
 from . import common
-from .common import Dataset, fail, load_dataset, say
+from .common import fail, load_dataset, say
 from .options import check_train_args
 from .report import print_summary, write_run
 from .resume import CHECKPOINT, checkpoint_note, interrupted_message, resume_args, save_train_args
@@ -34,7 +35,7 @@ class TrainJob:
 
     args: argparse.Namespace
     out: Path
-    data: Dataset
+    data: Table
     task: str                       # "classify" or "regress"
     classes: list[Any] | None
     targets: np.ndarray             # class indices (classify) or values (regress), all rows
@@ -137,7 +138,7 @@ def build_job(args: argparse.Namespace, out: Path) -> TrainJob:
     return job
 
 
-def choose_task(args: argparse.Namespace, data: Dataset) -> tuple[str, np.ndarray, list[Any] | None, str, int]:
+def choose_task(args: argparse.Namespace, data: Table) -> tuple[str, np.ndarray, list[Any] | None, str, int]:
     """(task, targets, classes, output, n_out): ``--task`` or the inferred one, checked
     against ``--output``; the choice is printed as a note."""
     from .. import data as nd
