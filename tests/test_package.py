@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PUBLIC = [
     "Adam", "Callback", "Cosine", "Dense", "GradientCheckReport", "History", "Momentum", "Nesterov", "Network",
     "Optimizer", "ParameterCheck", "SGD", "Schedule", "StepDecay", "Trainer", "__version__", "data", "datasets",
-    "errors", "explain", "get_num_threads", "gradient_check", "load", "save", "set_num_threads",
+    "errors", "explain", "gradient_check", "load", "save",
 ]
 
 BLOCK_OPTIONAL = """

@@ -15,7 +15,6 @@ is ``nlayer.cli``; the progress bar and plots it uses are ``nlayer.progress`` an
 from __future__ import annotations
 
 from . import data, datasets, errors
-from ._threads import get_num_threads, set_num_threads
 from .explain import explain
 from .gradient_check import GradientCheckReport, ParameterCheck, gradient_check
 from .io import load, save
@@ -48,9 +47,7 @@ __all__ = [
     "datasets",
     "errors",
     "explain",
-    "get_num_threads",
     "gradient_check",
     "load",
     "save",
-    "set_num_threads",
 ]

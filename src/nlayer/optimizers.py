@@ -21,12 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from ._threads import chunks, run_pieces
 from .errors import ConfigError
 
 Array = np.ndarray
-BLOCK = 2**15      # parameters updated per NumPy call in a large vector: its scratch stays in cache
-MIN_PIECE = 2**16  # parameters per thread, at least: below, waking a thread costs more than it saves
+BLOCK = 2**17  # parameters per NumPy call when updating a large vector (see Optimizer._blocks)
 
 
 def _positive(name: str, value: Any) -> float:
@@ -46,9 +44,9 @@ class Optimizer:
 
     Subclasses write their formula once, in ``_update(W, dW, s, state)``, for arrays of
     any shape (``s`` is a scratch buffer, ``state`` the optimizer's arrays of the same
-    shape by name). A large contiguous parameter (the network's flat vector) is updated
-    in contiguous pieces on several threads (see ``nlayer.set_num_threads``); the formula
-    is element-wise, so the result is bit for bit the same as in one piece.
+    shape, by name). A large contiguous parameter (the network's flat vector) is updated
+    in blocks of ``BLOCK`` elements; the formula is element-wise, so the result is bit for
+    bit the same as in one piece.
     """
 
     name = ""
@@ -75,29 +73,25 @@ class Optimizer:
         self.t += 1
         self._begin_step()
         for i, (W, dW) in enumerate(zip(params, grads)):
-            self._split(W, dW, self._scratch[i], {k: self.state[k][i] for k in self.state_names})
+            self._blocks(W, dW, self._scratch[i], {k: self.state[k][i] for k in self.state_names})
 
     def _begin_step(self) -> None:
-        """Per-step scalars (after ``t`` was incremented), computed once for every piece."""
+        """Per-step scalars (after ``t`` was incremented), computed once, before the blocks."""
 
-    def _split(self, W: Array, dW: Array, s: Array, state: dict[str, Array]) -> None:
-        """``_update`` on the whole arrays, or, when they are large, in blocks of ``BLOCK``
-        elements (so the scratch stays in the CPU cache) spread over the threads."""
+    def _blocks(self, W: Array, dW: Array, s: Array, state: dict[str, Array]) -> None:
+        """``_update`` on the whole arrays, or, for a large contiguous parameter, block by
+        block, every block using the start of the scratch ``s``, which so stays in the CPU
+        cache instead of being written to memory and read back once per formula line."""
         arrays = (W, dW, s, *state.values())
         if W.size < 2 * BLOCK or not all(a.flags.c_contiguous for a in arrays):
             self._update(W, dW, s, state)
             return
         W1, dW1, s1 = W.reshape(-1), dW.reshape(-1), s.reshape(-1)
         state1 = {k: v.reshape(-1) for k, v in state.items()}
-
-        def piece(j: int, start: int, stop: int) -> None:
-            s_j = s1[j * BLOCK : (j + 1) * BLOCK]        # thread j's scratch, reused for every block
-            for a in range(start, stop, BLOCK):
-                b = min(a + BLOCK, stop)
-                self._update(W1[a:b], dW1[a:b], s_j[: b - a], {k: v[a:b] for k, v in state1.items()})
-
-        pieces = chunks(W1.shape[0], MIN_PIECE)         # at most n / BLOCK pieces: the s_j fit in s
-        run_pieces(piece, [(j, a, b) for j, (a, b) in enumerate(pieces)])
+        n = W1.shape[0]
+        for a in range(0, n, BLOCK):
+            b = min(a + BLOCK, n)
+            self._update(W1[a:b], dW1[a:b], s1[: b - a], {k: v[a:b] for k, v in state1.items()})
 
     def _update(self, W: Array, dW: Array, s: Array, state: dict[str, Array]) -> None:  # pragma: no cover
         raise NotImplementedError
