@@ -262,7 +262,7 @@ class Network:
             for layer in self.layers:
                 layer.set_batch(m)
             if m > self.output._row_max.shape[0]:
-                self.output.allocate(m, self.dtype)
+                self.output.allocate(m, self.n_outputs, self.dtype)
             self._m = m
 
     def forward(self, X: Array) -> Array:
