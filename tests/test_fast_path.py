@@ -161,3 +161,19 @@ def test_finite_check_finds_every_non_finite_entry_and_no_other(value, finite):
     X = np.zeros((4, 3), dtype=np.float32)
     X[2, 0], X[2, 1] = np.inf, -np.inf                     # inf - inf: the row sum is NaN
     assert not all_finite(X)
+
+
+@pytest.mark.parametrize("k", [2, 10, 40])
+def test_softmax_rows_sum_to_one_and_match_the_plain_formula_for_few_and_many_outputs(k):
+    from nlayer.losses import FEW_OUTPUTS, SoftmaxCrossEntropy
+
+    rng = np.random.default_rng(k)
+    Z = (rng.standard_normal((37, k)) * 30).astype(np.float32)
+    out = SoftmaxCrossEntropy()
+    out.allocate(64, k, np.dtype(np.float32))
+    assert (out._ZT.shape[0] > 0) == (k <= FEW_OUTPUTS)    # both ways of finding row maxima run
+    A = np.empty_like(Z)
+    out.forward(Z, A)
+    np.testing.assert_array_equal(out._row_max[:37, 0], Z.max(axis=1))
+    np.testing.assert_allclose(A, _softmax(Z.astype(np.float64)), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(A.sum(axis=1), 1.0, rtol=1e-6)

@@ -24,7 +24,7 @@ import numpy as np
 from .errors import ConfigError
 
 Array = np.ndarray
-BLOCK = 2**17  # parameters per NumPy call when updating a large vector (see Optimizer._blocks)
+BLOCK = 2**16  # parameters per NumPy call when updating a large vector (see Optimizer._blocks)
 
 
 def _positive(name: str, value: Any) -> float:
