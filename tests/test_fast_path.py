@@ -126,3 +126,54 @@ def test_unshuffled_mini_batches_match_reference_in_row_order():
     for l, layer in enumerate(net.layers):
         np.testing.assert_allclose(layer.W, Ws[l], rtol=1e-4, atol=2e-5)
         np.testing.assert_allclose(layer.b, bs[l], rtol=1e-4, atol=2e-5)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov", "adam"])
+def test_blockwise_update_of_a_large_vector_is_bit_identical_to_one_piece(optimizer, monkeypatch):
+    rng = np.random.default_rng(0)
+    n = 2 * nlayer.optimizers.BLOCK + 12_345               # three blocks, the last one shorter
+    theta0 = rng.standard_normal(n, dtype=np.float32)
+    grads = [rng.standard_normal(n, dtype=np.float32) for _ in range(3)]
+    results = []
+    for block in (nlayer.optimizers.BLOCK, 10**12):        # in blocks, then one NumPy call per line
+        monkeypatch.setattr(nlayer.optimizers, "BLOCK", block)
+        opt = nlayer.optimizers.make_optimizer(optimizer, 0.01)
+        theta = theta0.copy()
+        opt.bind([theta])
+        for dtheta in grads:
+            opt.step([theta], [dtheta])
+        results.append([theta.tobytes()] + [v[0].tobytes() for v in opt.state.values()])
+    assert results[0] == results[1]
+
+
+@pytest.mark.parametrize(
+    ("value", "finite"),
+    [(0.0, True), (np.nan, False), (np.inf, False), (-np.inf, False), (3e38, True)],
+)
+def test_finite_check_finds_every_non_finite_entry_and_no_other(value, finite):
+    from nlayer.network import all_finite
+
+    for shape, where in (((50, 7), (49, 6)), ((50, 7), (0, 0)), ((300,), (123,))):
+        X = np.ones(shape, dtype=np.float32)
+        X[where] = value
+        X[0] = 3e38 if value == 3e38 else X[0]             # sums overflow; the entries do not
+        assert all_finite(X) is finite, (shape, where)
+    X = np.zeros((4, 3), dtype=np.float32)
+    X[2, 0], X[2, 1] = np.inf, -np.inf                     # inf - inf: the row sum is NaN
+    assert not all_finite(X)
+
+
+@pytest.mark.parametrize("k", [2, 10, 40])
+def test_softmax_rows_sum_to_one_and_match_the_plain_formula_for_few_and_many_outputs(k):
+    from nlayer.losses import FEW_OUTPUTS, SoftmaxCrossEntropy
+
+    rng = np.random.default_rng(k)
+    Z = (rng.standard_normal((37, k)) * 30).astype(np.float32)
+    out = SoftmaxCrossEntropy()
+    out.allocate(64, k, np.dtype(np.float32))
+    assert (out._ZT.shape[0] > 0) == (k <= FEW_OUTPUTS)    # both ways of finding row maxima run
+    A = np.empty_like(Z)
+    out.forward(Z, A)
+    np.testing.assert_array_equal(out._row_max[:37, 0], Z.max(axis=1))
+    np.testing.assert_allclose(A, _softmax(Z.astype(np.float64)), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(A.sum(axis=1), 1.0, rtol=1e-6)

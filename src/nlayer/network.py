@@ -49,14 +49,20 @@ def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
 
 
 def all_finite(X: Array) -> bool:
-    """Whether every entry of X is finite, without an X-sized boolean temporary.
+    """Whether every entry of a float array X is finite, without an X-sized temporary.
 
-    A sum is finite whenever every term is (NaN and infinity propagate); only when it is
-    not (a NaN, an infinity, or an overflow of huge finite values) are the entries checked
-    one by one, in chunks of rows.
+    Row sums are finite whenever every term is (NaN and infinity propagate through sums
+    and through multiplication by 1); for a matrix they come from one matrix-vector
+    product ``X 1``, which BLAS runs on all its threads. Only when a sum is not finite (a
+    NaN, an infinity, or an overflow of huge finite values) are the entries checked one
+    by one, in chunks of rows.
     """
     with np.errstate(over="ignore", invalid="ignore"):
-        if np.isfinite(np.sum(X)):
+        if X.ndim == 2 and X.shape[1] > 1:
+            total = np.sum(np.matmul(X, np.ones(X.shape[1], dtype=X.dtype)))   # 1^T X 1
+        else:
+            total = np.sum(X)
+        if np.isfinite(total):
             return True
     rows = max(1, 2**16 // max(1, X.shape[1] if X.ndim > 1 else 1))
     return all(bool(np.isfinite(X[i : i + rows]).all()) for i in range(0, X.shape[0], rows))
@@ -209,8 +215,9 @@ class Network:
         return [g for layer in self.layers for g in (layer.dW, layer.db)]
 
     # ------------------------------------------------------------------ boundary
-    def prepare_X(self, X: Any) -> Array:
-        """X as a C-contiguous (m, n_in) array of the network's dtype, standardised if set.
+    def prepare_X(self, X: Any, standardize: bool = True) -> Array:
+        """X as a C-contiguous (m, n_in) array of the network's dtype, standardised if set
+        (unless ``standardize=False``: then see :meth:`standardize`).
 
         Raises ``DataError`` naming the problem for anything else.
         """
@@ -225,9 +232,13 @@ class Network:
         X = np.ascontiguousarray(X, dtype=self.dtype)
         if not all_finite(X):
             raise DataError("X contains NaN or infinity; remove or fill those values")
-        if self.input_mean is not None and self.input_scale is not None:
-            X = ((X - self.input_mean) / self.input_scale).astype(self.dtype, copy=False)
-        return X
+        return self.standardize(X) if standardize else X
+
+    def standardize(self, X: Array) -> Array:
+        """``(X - input_mean) / input_scale`` in the network's dtype (X itself when not set)."""
+        if self.input_mean is None or self.input_scale is None:
+            return X
+        return ((X - self.input_mean) / self.input_scale).astype(self.dtype, copy=False)
 
     def prepare_Y(self, y: Any) -> Array:
         """Targets as a dense (m, n_outputs) matrix of the network's dtype (see losses.py)."""
@@ -251,7 +262,7 @@ class Network:
             for layer in self.layers:
                 layer.set_batch(m)
             if m > self.output._row_max.shape[0]:
-                self.output.allocate(m, self.dtype)
+                self.output.allocate(m, self.n_outputs, self.dtype)
             self._m = m
 
     def forward(self, X: Array) -> Array:
@@ -318,10 +329,10 @@ class Network:
         Class probabilities for softmax (rows sum to 1), per-label probabilities for
         sigmoid, predicted values for identity.
         """
-        X = self.prepare_X(X)
+        X = self.prepare_X(X, standardize=False)         # standardised chunk by chunk below
         out = np.empty((X.shape[0], self.n_outputs), dtype=self.dtype)
         for i in range(0, X.shape[0], INFERENCE_CHUNK):
-            out[i : i + INFERENCE_CHUNK] = self.forward(X[i : i + INFERENCE_CHUNK])
+            out[i : i + INFERENCE_CHUNK] = self.forward(self.standardize(X[i : i + INFERENCE_CHUNK]))
         return out
 
     def predict(self, X: Any) -> np.ndarray:

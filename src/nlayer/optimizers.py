@@ -24,6 +24,7 @@ import numpy as np
 from .errors import ConfigError
 
 Array = np.ndarray
+BLOCK = 2**16  # parameters per NumPy call when updating a large vector (see Optimizer._blocks)
 
 
 def _positive(name: str, value: Any) -> float:
@@ -39,7 +40,14 @@ def _fraction(name: str, value: Any) -> float:
 
 
 class Optimizer:
-    """Base class: ``bind(params)`` once, then ``step(params, grads)`` per batch."""
+    """Base class: ``bind(params)`` once, then ``step(params, grads)`` per batch.
+
+    Subclasses write their formula once, in ``_update(W, dW, s, state)``, for arrays of
+    any shape (``s`` is a scratch buffer, ``state`` the optimizer's arrays of the same
+    shape, by name). A large contiguous parameter (the network's flat vector) is updated
+    in blocks of ``BLOCK`` elements; the formula is element-wise, so the result is bit for
+    bit the same as in one piece.
+    """
 
     name = ""
     state_names: tuple[str, ...] = ()
@@ -63,10 +71,29 @@ class Optimizer:
 
     def step(self, params: list[Array], grads: list[Array]) -> None:
         self.t += 1
+        self._begin_step()
         for i, (W, dW) in enumerate(zip(params, grads)):
-            self._update(i, W, dW, self._scratch[i])
+            self._blocks(W, dW, self._scratch[i], {k: self.state[k][i] for k in self.state_names})
 
-    def _update(self, i: int, W: Array, dW: Array, s: Array) -> None:  # pragma: no cover
+    def _begin_step(self) -> None:
+        """Per-step scalars (after ``t`` was incremented), computed once, before the blocks."""
+
+    def _blocks(self, W: Array, dW: Array, s: Array, state: dict[str, Array]) -> None:
+        """``_update`` on the whole arrays, or, for a large contiguous parameter, block by
+        block, every block using the start of the scratch ``s``, which so stays in the CPU
+        cache instead of being written to memory and read back once per formula line."""
+        arrays = (W, dW, s, *state.values())
+        if W.size < 2 * BLOCK or not all(a.flags.c_contiguous for a in arrays):
+            self._update(W, dW, s, state)
+            return
+        W1, dW1, s1 = W.reshape(-1), dW.reshape(-1), s.reshape(-1)
+        state1 = {k: v.reshape(-1) for k, v in state.items()}
+        n = W1.shape[0]
+        for a in range(0, n, BLOCK):
+            b = min(a + BLOCK, n)
+            self._update(W1[a:b], dW1[a:b], s1[: b - a], {k: v[a:b] for k, v in state1.items()})
+
+    def _update(self, W: Array, dW: Array, s: Array, state: dict[str, Array]) -> None:  # pragma: no cover
         raise NotImplementedError
 
     def hyperparameters(self) -> dict[str, float]:
@@ -80,7 +107,7 @@ class Optimizer:
 class SGD(Optimizer):
     name = "sgd"
 
-    def _update(self, i: int, W: Array, dW: Array, s: Array) -> None:
+    def _update(self, W: Array, dW: Array, s: Array, state: dict[str, Array]) -> None:
         np.multiply(dW, self.lr, out=s)              # lr dW
         np.subtract(W, s, out=W)                     # W -= lr dW
 
@@ -93,8 +120,8 @@ class Momentum(Optimizer):
         super().__init__(lr)
         self.momentum = _fraction("momentum", momentum)
 
-    def _update(self, i: int, W: Array, dW: Array, s: Array) -> None:
-        v = self.state["velocity"][i]
+    def _update(self, W: Array, dW: Array, s: Array, state: dict[str, Array]) -> None:
+        v = state["velocity"]
         np.multiply(dW, self.lr, out=s)              # lr dW
         np.multiply(v, self.momentum, out=v)         # mu v
         np.subtract(v, s, out=v)                     # v = mu v - lr dW
@@ -107,8 +134,8 @@ class Momentum(Optimizer):
 class Nesterov(Momentum):
     name = "nesterov"
 
-    def _update(self, i: int, W: Array, dW: Array, s: Array) -> None:
-        v = self.state["velocity"][i]
+    def _update(self, W: Array, dW: Array, s: Array, state: dict[str, Array]) -> None:
+        v = state["velocity"]
         np.multiply(dW, self.lr, out=s)              # lr dW
         np.multiply(v, self.momentum, out=v)
         np.subtract(v, s, out=v)                     # v = mu v - lr dW
@@ -127,15 +154,12 @@ class Adam(Optimizer):
         self.beta2 = _fraction("beta2", beta2)
         self.eps = _positive("eps", eps)
 
-    def step(self, params: list[Array], grads: list[Array]) -> None:
-        self.t += 1
+    def _begin_step(self) -> None:
         self._step_size = self.lr / (1.0 - self.beta1**self.t)           # lr / (1 - b1^t)
         self._inv_sqrt_bc2 = 1.0 / math.sqrt(1.0 - self.beta2**self.t)   # 1 / sqrt(1 - b2^t)
-        for i, (W, dW) in enumerate(zip(params, grads)):
-            self._update(i, W, dW, self._scratch[i])
 
-    def _update(self, i: int, W: Array, dW: Array, s: Array) -> None:
-        m, v = self.state["m"][i], self.state["v"][i]
+    def _update(self, W: Array, dW: Array, s: Array, state: dict[str, Array]) -> None:
+        m, v = state["m"], state["v"]
         b1, b2 = self.beta1, self.beta2
         np.multiply(m, b1, out=m)
         np.multiply(dW, 1.0 - b1, out=s)
