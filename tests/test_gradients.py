@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import nlayer
@@ -50,13 +50,22 @@ def _far_from_kinks(net, X, margin):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(architectures())
+@example({"sizes": [1, 1, 1, 2, 1, 1], "activation": "sigmoid", "output": "identity", "init": "he", "l2": 0.0,
+          "seed": 1})                                       # gradients of norm ~1e-7: the rounding floor
+@example({"sizes": [1, 1, 1], "activation": "leaky_relu", "output": "sigmoid", "init": "xavier", "l2": 0.0,
+          "seed": 3})
 def test_float64_gradients_match_central_differences(arch):
     sizes, X, y = _problem(arch)
     net = nlayer.Network(sizes, arch["activation"], arch["output"], arch["init"], seed=arch["seed"], dtype="float64")
     assume(_far_from_kinks(net, X, 1e-4))
     report = nlayer.gradient_check(net, X, y, l2=arch["l2"], h=1e-5, max_entries=30)
     assert report.kinks == 0
-    assert report.max_relative_error < 1e-6, f"{arch}\n{report}"
+    # Central differences cannot resolve errors below their rounding floor, about
+    # eps * |J| / h = 2e-11 |J| per entry at h = 1e-5; deep narrow nets can have gradients
+    # that small (norms ~1e-7), so those parameters are held to that absolute floor instead.
+    floor = 1e-9 * max(1.0, abs(net.loss(X, y, l2=arch["l2"])))
+    for p in report.parameters:
+        assert p.relative_error < 1e-6 or p.max_abs_error < floor, f"{arch}\n{report}"
 
 
 @settings(max_examples=60, deadline=None)

@@ -55,10 +55,13 @@ class Dense:
 
     def _allocate(self, capacity: int) -> None:
         shape, dtype = (capacity, self.n_out), self.W.dtype
-        self._Z = np.empty(shape, dtype=dtype)
-        self._A = np.empty(shape, dtype=dtype)
-        self._dA = np.empty(shape, dtype=dtype)
-        self._dZ = np.empty(shape, dtype=dtype)
+        # Zeros, not np.empty: BLAS written with out= (gemv/gemm, beta = 0) may scale the old
+        # contents by 0 first (OpenBLAS >= 0.3.27 does), and NaN garbage left in fresh memory
+        # then raises a spurious "invalid value encountered in matmul". Allocated once, so free.
+        self._Z = np.zeros(shape, dtype=dtype)
+        self._A = np.zeros(shape, dtype=dtype)
+        self._dA = np.zeros(shape, dtype=dtype)
+        self._dZ = np.zeros(shape, dtype=dtype)
         self._mask = np.empty(shape if self._needs_mask else (0, 0), dtype=bool)
         self._ones = np.ones(capacity, dtype=dtype)   # 1 (m,): db = 1^T dZ is one BLAS call
         self.capacity = capacity

@@ -58,10 +58,10 @@ class Output:
 
     def allocate(self, capacity: int, k: int, dtype: np.dtype) -> None:
         """Row buffers for batches of up to ``capacity`` samples and ``k`` outputs."""
-        self._row_max = np.empty((capacity, 1), dtype=dtype)
-        self._row_sum = np.empty((capacity, 1), dtype=dtype)
+        self._row_max = np.zeros((capacity, 1), dtype=dtype)
+        self._row_sum = np.zeros((capacity, 1), dtype=dtype)   # zeros: see Dense._allocate
         self._ones = np.ones((k, 1), dtype=dtype)  # 1 (k, 1): a row sum as one BLAS call
-        self._ZT = np.empty((k if k <= FEW_OUTPUTS else 0, capacity), dtype=dtype)
+        self._ZT = np.zeros((k if k <= FEW_OUTPUTS else 0, capacity), dtype=dtype)
 
     def forward(self, Z: Array, A: Array) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
