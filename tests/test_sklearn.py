@@ -403,3 +403,18 @@ def test_r2_on_diabetes_is_that_of_a_sensible_regressor():
     pipe = make_pipeline(StandardScaler(), NLayerRegressor((100,), alpha=1.0, max_iter=300, random_state=0))
     scores = cross_val_score(pipe, X, (y - y.mean()) / y.std(), cv=KFold(5, shuffle=True, random_state=0))
     assert scores.mean() > 0.4
+
+
+def test_dataframe_columns_become_feature_names_in_and_are_checked_at_predict():
+    pd = pytest.importorskip("pandas")
+    from sklearn.datasets import load_iris
+
+    iris = load_iris(as_frame=True)
+    X, y = iris.data, iris.target
+    clf = NLayerClassifier(hidden_layer_sizes=(10,), learning_rate_init=0.02, max_iter=1000, random_state=0).fit(X, y)
+    assert list(clf.feature_names_in_) == list(X.columns)
+    assert clf.score(X, y) > 0.9
+    renamed = X.rename(columns={X.columns[0]: "something else"})
+    with pytest.raises(ValueError, match="feature names"):
+        clf.predict(renamed)
+    assert isinstance(pd.DataFrame(clf.predict_proba(X)), pd.DataFrame)
