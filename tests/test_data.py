@@ -127,6 +127,17 @@ def test_check_task_rejects_a_regression_target_for_classify_naming_column_and_v
     assert "column 'price'" in message and "2.5, 0.25" in message and "--task regress" in message
 
 
+def test_check_task_rejects_many_whole_number_values_with_few_rows_each_for_classify():
+    rng = np.random.default_rng(0)
+    prices = rng.integers(25, 346, size=442).astype(float)       # like load_diabetes' target
+    with pytest.raises(DataError, match=r"'target' has \d+ distinct numbers over 442 rows .* regression target"):
+        check_task(prices, "classify")
+    check_task(prices, "regress")
+    many_classes = np.repeat(np.arange(30), 5).astype(float)     # 30 classes, 5 rows each: real classes
+    check_task(many_classes, "classify")
+    check_task(np.repeat([f"c{i}" for i in range(100)], 2), "classify")   # text labels are always classes
+
+
 def test_check_task_rejects_text_for_regress_and_unknown_tasks():
     with pytest.raises(DataError, match=r"column 'species' holds text labels \('a', 'b'"):
         check_task(np.array(["b", "a"]), "regress", name="species")

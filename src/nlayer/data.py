@@ -33,6 +33,7 @@ from .errors import ConfigError, DataError
 __all__ = ["MAX_CLASSES", "TASKS", "Table", "check_task", "encode_labels", "infer_task", "load_table"]
 
 TASKS = ("classify", "regress")
+MIN_ROWS_PER_CLASS = 5       # check_task: fewer per numeric class, over MAX_CLASSES classes -> regression
 MAX_CLASSES = 20              # infer_task: at most this many distinct whole numbers -> classify
 MAX_FILE_BYTES = 2**33        # 8 GiB: larger data does not fit this in-memory trainer anyway
 NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
@@ -319,7 +320,14 @@ def check_task(y: np.ndarray, task: str, name: str = "target") -> None:
                 f"column {name!r} is a regression target ({_non_integer(y)}), not class labels; "
                 "use task 'regress' (--task regress)"
             )
-        encode_labels(y, name)
+        _, classes = encode_labels(y, name)
+        if not _is_text(y) and len(classes) > MAX_CLASSES and len(y) < MIN_ROWS_PER_CLASS * len(classes):
+            raise DataError(
+                f"column {name!r} has {len(classes)} distinct numbers over {len(y)} rows (about "
+                f"{len(y) / len(classes):.1f} rows per class): that is a regression target, not class "
+                "labels; use task 'regress' (--task regress), or write the labels as text if they "
+                "really are classes"
+            )
     elif _is_text(y):
         shown = ", ".join(repr(str(v)) for v in np.unique(y)[:3])
         raise DataError(
