@@ -183,3 +183,34 @@ def test_unwritable_output_folder_fails_before_training(tmp_path, capsys):
             assert names(locked) == []
         finally:
             locked.chmod(0o700)
+
+
+def test_a_diverging_run_prints_one_line_even_without_warnings_as_errors(tmp_path):
+    """The lecture's full-batch SGD at lr 1e6: NumPy overflows, the user sees one line."""
+    run = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "nlayer", "train", "--optimizer", "sgd", "--lr", "1e6", "--l2", "1e-3",
+         "--batch-size", "0", "--checkpoint-every", "1", "--out", str(run), "--quiet"],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": SRC}, cwd=tmp_path, timeout=120,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("nlayer: error: training diverged in epoch")
+    assert "Traceback" not in proc.stderr and "Warning" not in proc.stderr
+    epoch = load_checkpoint(run / "checkpoint.safetensors").epoch
+    assert f"holds epoch {epoch}" in proc.stderr
+
+
+def test_warnings_inside_a_command_are_one_line_on_stderr(monkeypatch, capsys):
+    import warnings
+
+    import nlayer.cli as cli
+
+    def noisy(args):
+        warnings.warn("something odd\n   happened", UserWarning, stacklevel=1)
+        return 0
+
+    monkeypatch.setattr(cli, "cmd_explain", noisy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        assert cli.main(["explain"]) == 0
+    assert capsys.readouterr().err == "nlayer: warning: something odd happened\n"

@@ -290,7 +290,8 @@ def _run(
         if accuracy is not None:
             logs["accuracy"] = accuracy.epoch_result(order)
         if X_val is not None and Y_val is not None:
-            val_loss, val_acc = evaluate(net, X_val, Y_val, batches.size)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):   # huge weights: inf, no noise
+                val_loss, val_acc = evaluate(net, X_val, Y_val, batches.size)
             n_w = net.n_weights
             logs["val_loss"] = val_loss + 0.5 * tr.l2 * float(np.vdot(theta[:n_w], theta[:n_w]))
             if val_acc is not None:
