@@ -186,6 +186,7 @@ class Network:
             views[L + l][...] = layer.b
             layer.W, layer.b, layer.dW, layer.db = views[l], views[L + l], dviews[l], dviews[L + l]
         self._theta, self._dtheta = theta, dtheta
+        self._l2_W = np.empty(0, dtype=theta.dtype)      # scratch for add_l2
         self.n_weights = sum(sizes[:L])
 
     def flat(self) -> tuple[Array, Array]:
@@ -299,7 +300,10 @@ class Network:
         """Add ``l2 W`` to every dW; returns the penalty ``(l2 / 2) sum_l ||W[l]||^2``."""
         n = self.n_weights
         W, dW = self._theta[:n], self._dtheta[:n]        # every weight, no bias
-        dW += l2 * W                                     # dW += l2 W
+        if self._l2_W.shape[0] != n:
+            self._l2_W = np.empty_like(W)                # allocated once, not per step
+        np.multiply(W, l2, out=self._l2_W)               # l2 W
+        np.add(dW, self._l2_W, out=dW)                   # dW += l2 W
         return 0.5 * l2 * float(np.vdot(W, W))           # (l2 / 2) sum ||W||^2
 
     # -------------------------------------------------------------- public API
