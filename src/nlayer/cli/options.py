@@ -68,7 +68,7 @@ def train_defaults() -> dict[str, Any]:
 
 
 def check_train_args(args: argparse.Namespace) -> None:
-    """Reject out-of-range numbers by their option name before anything is created."""
+    """Reject out-of-range numbers and conflicting options, by option name, before anything is created."""
     every = getattr(args, "checkpoint_every", None)
     checks = [
         ("--epochs", args.epochs, args.epochs >= 1, "a whole number >= 1"),
@@ -84,3 +84,6 @@ def check_train_args(args: argparse.Namespace) -> None:
     for name, value, ok, want in checks:
         if not ok:
             raise ConfigError(f"{name} must be {want}; got {value}")
+    if every is not None and args.early_stopping is not None:
+        raise ConfigError("--early-stopping cannot be combined with --checkpoint-every or --resume: "
+                          "its best weights cannot be restored exactly from a checkpoint")

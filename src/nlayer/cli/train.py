@@ -209,9 +209,6 @@ def _fit(job: TrainJob, hooks: list[Any]) -> History:
     if not every:
         return job.net.fit(X, y, callbacks=hooks, **job.fit_options)
     options = {k: v for k, v in job.fit_options.items() if not (k == "early_stopping" and v is None)}
-    if "early_stopping" in options:
-        raise ConfigError("--early-stopping cannot be combined with --checkpoint-every or --resume: "
-                          "its best weights cannot be restored exactly from a checkpoint")
     resume = getattr(job.args, "resume", None) is not None
     return checkpoint.fit(job.net, X, y, checkpoint=job.out / CHECKPOINT, every=every,
                           resume=resume, callbacks=hooks, **options)
