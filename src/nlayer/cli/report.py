@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import __version__
 from .._atomic import atomic_write_bytes
-from ..network import Network
+from ..network import INFERENCE_CHUNK, Network
 
 if TYPE_CHECKING:
     from .train import TrainJob
@@ -20,10 +20,12 @@ if TYPE_CHECKING:
 
 def score(net: Network, X: np.ndarray, targets: np.ndarray) -> dict[str, float]:
     """``loss`` and ``accuracy`` for class indices, or ``loss, mse, mae, r2`` for values."""
+    if net.is_classifier:                       # both from one forward pass, as in training
+        from ..training import evaluate
+
+        loss, accuracy = evaluate(net, net.prepare_X(X), net.prepare_Y(targets), INFERENCE_CHUNK)
+        return {"loss": float(loss), "accuracy": float(accuracy or 0.0)}
     loss = float(net.loss(X, targets))
-    if net.is_classifier:
-        pred = np.asarray(net.output.decide(net.predict_proba(X)))
-        return {"loss": loss, "accuracy": float(np.mean(pred == targets))}
     err = net.predict_proba(X)[:, 0].astype(np.float64) - targets
     ss_tot = float(np.sum((targets - targets.mean()) ** 2))
     r2 = 1.0 - float(np.sum(err**2)) / ss_tot if ss_tot > 0 else float("nan")
