@@ -50,20 +50,23 @@ def table(rows: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
-def write_run(job: TrainJob) -> None:
-    """model.safetensors, history.csv, metrics.json, loss.png and (2 inputs) decision_boundary.png."""
+def write_run(job: TrainJob) -> dict[str, dict[str, float]]:
+    """model.safetensors, history.csv, metrics.json, loss.png and (2 inputs) decision_boundary.png;
+    returns the scores per split written to metrics.json (for :func:`print_summary`)."""
     from .. import io as nio
     from .. import plots
 
     assert job.history is not None, "write_run follows run_job"
+    scores = split_metrics(job)
     nio.save(job.net, job.out / "model.safetensors")
     _write_history(job)
-    _write_metrics(job)
+    _write_metrics(job, scores)
     title = f"{job.data.source}: {'-'.join(map(str, job.net.sizes))} {job.net.activation}, {job.args.optimizer}"
     plots.plot_history(job.history, job.out / "loss.png", title=title)
     if job.data.X.shape[1] == 2:
         plots.plot_decision_boundary(job.net, job.data.X, job.targets, job.out / "decision_boundary.png",
                                      classes=job.classes, title=title)
+    return scores
 
 
 def _write_history(job: TrainJob) -> None:
@@ -78,7 +81,7 @@ def _write_history(job: TrainJob) -> None:
     atomic_write_bytes(job.out / "history.csv", buf.getvalue().encode())
 
 
-def _write_metrics(job: TrainJob) -> None:
+def _write_metrics(job: TrainJob, scores: dict[str, dict[str, float]]) -> None:
     """metrics.json: the data, the architecture, the options, and the scores per split."""
     assert job.history is not None
     a = job.args
@@ -89,7 +92,7 @@ def _write_metrics(job: TrainJob) -> None:
         "optimizer": a.optimizer, "lr": a.lr, "l2": a.l2, "batch_size": job.fit_options["batch_size"],
         "seed": a.seed, "epochs_run": job.history.epochs, "best_epoch": _one_based(job.history.best_epoch),
         "stopped_early": job.history.stopped_early, "n_train": int(len(job.train_rows)),
-        "n_validation": int(len(job.val_rows)), "seconds": round(job.seconds, 3), **split_metrics(job),
+        "n_validation": int(len(job.val_rows)), "seconds": round(job.seconds, 3), **scores,
     }
     atomic_write_bytes(job.out / "metrics.json", (json.dumps(metrics, indent=2, allow_nan=True) + "\n").encode())
 
@@ -98,11 +101,11 @@ def _one_based(epoch: int | None) -> int | None:
     return None if epoch is None else epoch + 1
 
 
-def print_summary(job: TrainJob) -> None:
-    """The final table of train/validation metrics, and where the run was written."""
+def print_summary(job: TrainJob, scores: dict[str, dict[str, float]]) -> None:
+    """The final table of train/validation ``scores`` (from :func:`write_run`), and where the run was written."""
     assert job.history is not None
     h = job.history
     stop = f", stopped early; kept epoch {h.best_epoch + 1}" if h.stopped_early and h.best_epoch is not None else ""
     print(f"trained {h.epochs} epochs in {job.seconds:.1f} s{stop}")
-    print(table(split_metrics(job)))
+    print(table(scores))
     print(f"run folder: {job.out}")

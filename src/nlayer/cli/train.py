@@ -78,8 +78,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if job.interrupt is not None and job.interrupt.interrupted:
         _remove_if_empty(out, created)
         return fail(interrupted_message(out, args, job.interrupt.epoch), status=130)
-    write_run(job)
-    print_summary(job)
+    print_summary(job, write_run(job))
     return 0
 
 
