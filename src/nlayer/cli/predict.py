@@ -77,10 +77,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from .. import io as nio
 
     net = nio.load(args.model)
-    X = predict_features(net, args.data, args.target)
-    A = net.predict_proba(X)
     if args.proba and not net.is_classifier:
         raise ConfigError("--proba needs a classifier; this model does regression (identity output)")
+    X = predict_features(net, args.data, args.target)
+    A = net.predict_proba(X)
     pred = _labels(net, np.asarray(net.output.decide(A))) if net.is_classifier else np.asarray(net.output.decide(A))
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
