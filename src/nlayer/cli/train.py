@@ -37,7 +37,6 @@ class TrainJob:
     out: Path
     data: Table
     task: str                       # "classify" or "regress"
-    classes: list[Any] | None
     targets: np.ndarray             # class indices (classify) or values (regress), all rows
     train_rows: np.ndarray
     val_rows: np.ndarray
@@ -47,6 +46,11 @@ class TrainJob:
     history: History | None = None
     seconds: float = 0.0
     interrupt: GracefulInterrupt | None = None
+
+    @property
+    def classes(self) -> list[Any] | None:
+        """The class labels, kept by the network (``net.classes``); None for regression."""
+        return self.net.classes
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -125,7 +129,7 @@ def build_job(args: argparse.Namespace, out: Path) -> TrainJob:
                   seed=args.seed, dtype=args.dtype)
     net.fit_input_scaling(data.X[train_rows])       # statistics of the training split only
     net.classes = classes
-    job = TrainJob(args, out, data, task, classes, targets, train_rows, val_rows, net)
+    job = TrainJob(args, out, data, task, targets, train_rows, val_rows, net)
     batch = args.batch_size if args.batch_size and args.batch_size < len(train_rows) else None
     job.fit_options = dict(epochs=args.epochs, batch_size=batch, optimizer=args.optimizer, lr=args.lr, l2=args.l2,
                            early_stopping=args.early_stopping, seed=args.seed)
