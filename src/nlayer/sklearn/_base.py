@@ -134,8 +134,9 @@ class _BaseNLayer(BaseEstimator):
         raise NotImplementedError  # pragma: no cover
 
     def _Y(self, y: Array, dtype: np.dtype) -> Array:
-        """Dense (m, k) network targets from validated y."""
-        raise NotImplementedError  # pragma: no cover
+        """Dense (m, k) network targets from validated y: the output layer's own ``targets``
+        (one-hot from class indices, a (m, 1) column from values)."""
+        return self._network.output.targets(y, self.n_outputs_, dtype)
 
     def _score_network(self, X: Array, y: Array, sample_weight: Array | None) -> float:
         """The estimator's ``score`` (accuracy or R2) of the current network on (X, y)."""

@@ -59,11 +59,8 @@ class NLayerClassifier(ClassifierMixin, _BaseNLayer):
                              f"'y' has {seen}.")
 
     def _Y(self, y: Array, dtype: np.dtype) -> Array:
-        if self._multilabel:
-            return np.ascontiguousarray(y, dtype=dtype)
-        Y = np.zeros((y.shape[0], self.classes_.size), dtype=dtype)
-        Y[np.arange(y.shape[0]), np.searchsorted(self.classes_, y)] = 1.0   # one-hot (m, k)
-        return Y
+        """Labels -> indices into ``classes_`` (one-hot by the softmax output); multi-label y as is."""
+        return super()._Y(y if self._multilabel else np.searchsorted(self.classes_, y), dtype)
 
     def _score_network(self, X: Array, y: Array, sample_weight: Array | None) -> float:
         return float(accuracy_score(y, self._decide(self._network.predict_proba(X)), sample_weight=sample_weight))
@@ -113,9 +110,6 @@ class NLayerRegressor(RegressorMixin, _BaseNLayer):
         if not first and k != self.n_outputs_:
             raise ValueError(f"y has {k} outputs but the model was fitted with {self.n_outputs_}")
         return X, y, k, "identity"
-
-    def _Y(self, y: Array, dtype: np.dtype) -> Array:
-        return np.ascontiguousarray(y.reshape(y.shape[0], -1), dtype=dtype)
 
     def _score_network(self, X: Array, y: Array, sample_weight: Array | None) -> float:
         return float(r2_score(y, self._network.predict(X), sample_weight=sample_weight))
