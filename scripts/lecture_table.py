@@ -41,7 +41,7 @@ ROWS: list[tuple[str, str, str, str]] = [
 
 
 def find_line(file: str, marker: str) -> int:
-    """The 1-based line of ``file`` holding ``marker`` (exactly one must)."""
+    """The 1-based number of the first line of ``file`` holding ``marker`` (``LookupError`` if none does)."""
     lines = (PKG / file).read_text().splitlines()
     hits = [i for i, line in enumerate(lines, start=1) if marker in line]
     if not hits:
