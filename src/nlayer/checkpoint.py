@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _atomic, _safetensors, interrupt
+from . import _atomic, _safetensors, interrupt, io
 from ._safetensors import decode, encode
 from .errors import ConfigError, DataError, ModelFormatError
 from .network import Network, as_generator
@@ -123,6 +123,7 @@ class Checkpoint(Callback):
 
     def on_train_begin(self, trainer: Trainer) -> None:
         check_writable(self.path)
+        _classes(trainer.network)              # labels a checkpoint cannot hold fail now, not after an epoch
         run = {"optimizer": describe_optimizer(trainer.optimizer, trainer.lr0), "l2": trainer.l2,
                "batch_size": trainer.batch_size, "shuffle": trainer.shuffle,
                "schedule": describe_schedule(trainer.schedule)}
@@ -168,6 +169,11 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
+def _classes(net: Network) -> list[str] | list[int] | None:
+    """The network's class labels as stored, checked as a model file checks them."""
+    return io.json_classes(net.classes, net.output.name, net.n_outputs)
+
+
 def encode_checkpoint(tr: Trainer, run: dict[str, Any], rng_start: dict[str, Any] | None,
                       every: int, epochs: int | None) -> bytes:
     net, opt = tr.network, tr.optimizer
@@ -177,10 +183,9 @@ def encode_checkpoint(tr: Trainer, run: dict[str, Any], rng_start: dict[str, Any
         tensors[f"optimizer.{name}"] = opt.state[name][0]
     if net.input_mean is not None and net.input_scale is not None:
         tensors["input_mean"], tensors["input_scale"] = net.input_mean, net.input_scale
-    classes = None if net.classes is None else np.asarray(net.classes).tolist()
     state = {"epoch": tr.epoch, "epochs": epochs, "every": every, "optimizer_t": opt.t,
              "optimizer_lr": opt.lr, "rng": _jsonable(tr.rng.bit_generator.state), "rng_start": rng_start,
-             "classes": classes}
+             "classes": _classes(net)}
     h = tr.history
     meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "run": json.dumps(_jsonable(run)),
             "state": json.dumps(state), "history": json.dumps({k: getattr(h, k) for k in _HISTORY_KEYS})}
@@ -294,8 +299,9 @@ def _build(p: Path, tensors: dict[str, np.ndarray], meta: dict[str, str]) -> Che
     if epoch < 0 or opt.t < 0 or every < 1 or not opt.lr > 0 or not (epochs is None or isinstance(epochs, int)):
         raise ModelFormatError(f"{p}: invalid state {state}")
     classes = state.get("classes")
-    if classes is not None and (not isinstance(classes, list) or len(classes) != net.n_outputs):
-        raise ModelFormatError(f"{p}: classes must list {net.n_outputs} labels; got {classes!r}")
+    problem = io.classes_problem(classes, net.output.name, net.n_outputs)
+    if problem:
+        raise ModelFormatError(f"{p}: state 'classes' {problem}")
     net.classes = classes
     lists = {k: [float(v) for v in _field(hist, k, list, "history")] for k in _HISTORY_KEYS}
     history = History(lists["loss"], lists["accuracy"], lists["val_loss"], lists["val_accuracy"], lists["lr"])
