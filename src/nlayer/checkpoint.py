@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from . import _atomic, _safetensors, interrupt, io
-from ._safetensors import decode, encode
+from ._safetensors import decode, encode, is_int
 from .errors import ConfigError, DataError, ModelFormatError
 from .network import Network, as_generator
 from .optimizers import OPTIMIZERS, Optimizer, make_optimizer
@@ -252,7 +252,7 @@ def _build(p: Path, tensors: dict[str, np.ndarray], meta: dict[str, str]) -> Che
     run, state, hist = (json.loads(meta[k]) for k in ("run", "state", "history"))
     arch = _field(run, "network", dict, f"{p} run")
     sizes = _field(arch, "sizes", list, "network")
-    if "theta" not in tensors or not all(isinstance(n, int) and not isinstance(n, bool) for n in sizes) or \
+    if "theta" not in tensors or not all(is_int(n) for n in sizes) or \
             sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])) != tensors["theta"].size:
         raise ModelFormatError(f"{p}: network sizes {sizes!r} do not match the stored 'theta' tensor")
     try:

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, TypeGuard
+from typing import Any
 
 import numpy as np
 
 from . import _safetensors
 from ._atomic import atomic_write_bytes
-from ._safetensors import MAX_FILE_BYTES, MAX_HEADER_BYTES
+from ._safetensors import MAX_FILE_BYTES, MAX_HEADER_BYTES, is_int
 from .activations import ACTIVATIONS
 from .errors import ConfigError, ModelFormatError
 from .losses import OUTPUTS
@@ -105,7 +105,7 @@ def classes_problem(classes: Any, output: str, k: int) -> str | None:
         return None
     want = 0 if output == "identity" else (2 if output == "sigmoid" and k == 1 else k)
     ok = isinstance(classes, list) and (
-        all(isinstance(c, str) for c in classes) or all(_is_int(c) for c in classes)
+        all(isinstance(c, str) for c in classes) or all(is_int(c) for c in classes)
     )
     if ok and len(classes) == want and len(set(classes)) == len(classes):
         return None
@@ -170,7 +170,7 @@ def _check_metadata(where: str, raw: str) -> dict[str, Any]:
     if not isinstance(m, dict):
         raise ModelFormatError(f"{where}: metadata 'nlayer' must be a JSON object")
     version = m.get("format_version")
-    if _is_int(version) and version > FORMAT_VERSION:
+    if is_int(version) and version > FORMAT_VERSION:
         raise ModelFormatError(
             f"{where}: made by a newer nlayer (format_version {version}; this nlayer reads version "
             f"{FORMAT_VERSION}); upgrade nlayer: pip install -U nlayer"
@@ -179,10 +179,10 @@ def _check_metadata(where: str, raw: str) -> dict[str, Any]:
     unknown = sorted(set(m) - set(METADATA_KEYS))
     if missing or unknown:
         raise ModelFormatError(f"{where}: metadata 'nlayer' has {_listing('keys', missing, unknown)}")
-    if version != FORMAT_VERSION or not _is_int(version):
+    if version != FORMAT_VERSION or not is_int(version):
         raise ModelFormatError(f"{where}: metadata 'format_version' must be {FORMAT_VERSION}; got {version!r}")
     sizes = m["sizes"]
-    if not (isinstance(sizes, list) and len(sizes) >= 2 and all(_is_int(n) and n >= 1 for n in sizes)):
+    if not (isinstance(sizes, list) and len(sizes) >= 2 and all(is_int(n) and n >= 1 for n in sizes)):
         raise ModelFormatError(f"{where}: metadata 'sizes' must list at least two widths >= 1; got {sizes!r}")
     for key, valid in (("activation", ACTIVATIONS), ("output", OUTPUTS), ("dtype", ST_DTYPES)):
         if not isinstance(m[key], str) or m[key] not in valid:
@@ -228,10 +228,6 @@ def _check_architecture(where: str, meta: dict[str, Any], table: dict[str, tuple
     for name in names[2 * L:]:
         if shape[name] != (sizes[0],):
             raise ModelFormatError(f"{where}: tensor {name!r} has shape {shape[name]}; expected {(sizes[0],)}")
-
-
-def _is_int(x: Any) -> TypeGuard[int]:
-    return isinstance(x, int) and not isinstance(x, bool)
 
 
 def _listing(what: str, missing: list[str], unknown: list[str]) -> str:
