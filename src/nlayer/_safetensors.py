@@ -102,9 +102,8 @@ def decode(data: bytes, where: str, dtypes: Set[str] = FLOATS, *,
     dtype codes allowed. Arrays are read-only ``np.frombuffer`` views of ``data`` (native
     byte order; copied only on a big-endian machine). ``metadata`` is ``{}`` when absent.
     """
-    entries, metadata = parse_header(data[: _header_end(where, what, data[:8], len(data))], len(data), where,
-                                     what=what, dtypes=dtypes)
-    start = 8 + int.from_bytes(data[:8], "little")
+    start = _header_end(where, what, data[:8], len(data))          # where the data section begins
+    entries, metadata = parse_header(data[:start], len(data), where, what=what, dtypes=dtypes)
     tensors = {}
     for name, e in entries.items():
         dt = DTYPES[e.dtype]
