@@ -148,7 +148,7 @@ class Checkpoint(Callback):
 
 def check_writable(path: Path) -> None:
     """Fail before training, not after an hour, if ``path``'s folder cannot take a file."""
-    folder = path.parent if str(path.parent) else Path(".")
+    folder = path.parent
     try:
         if path.is_dir():
             raise IsADirectoryError(f"{path} is a directory")
