@@ -6,9 +6,10 @@ model files; readable by any safetensors reader) holding everything the next epo
     tensors   theta (every W then every b, the network's flat vector),
               optimizer.<state> (velocity, or Adam's m and v; same shape as theta),
               input_mean, input_scale (when the network standardises its inputs)
-    metadata  format, format_version, network (architecture), run (optimizer and its
+    metadata  format, format_version, run (network architecture, optimizer and its
               hyper-parameters, l2, batch size, schedule, shuffle, validation, data
-              fingerprint), state (epoch, optimizer t and lr, RNG states), history
+              fingerprint), state (epoch, target epochs, every, optimizer t and lr,
+              RNG states, class labels), history
 
 Use it through :func:`fit` (records the full run and can resume the same script) or
 :func:`resume` (rebuilds network and run from the file alone)::
