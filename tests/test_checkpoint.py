@@ -91,6 +91,27 @@ def test_input_scaling_and_classes_travel_with_the_checkpoint(path):
     np.testing.assert_array_equal(state.network.predict(X), net.predict(X))
 
 
+def test_a_binary_sigmoid_network_with_two_class_labels_resumes(path):
+    # One sigmoid unit carries two labels (of 0 and of 1), as in a model file.
+    y = (X[:, 0] > 0).astype(float)
+    net = nlayer.Network([2, 8, 1], output="sigmoid", seed=0)
+    net.classes = ["neg", "pos"]
+    checkpoint.fit(net, X, y, checkpoint=path, epochs=2, lr=0.1)
+    resumed, _ = checkpoint.resume(path, X, y, epochs=3)
+    assert resumed.classes == ["neg", "pos"]
+
+
+@pytest.mark.parametrize("classes", [[0.5, 1.5, 2.5], [True, False, 2], ["a", "a", "b"]])
+def test_class_labels_a_checkpoint_cannot_resume_are_refused_before_training(path, classes):
+    net = nlayer.Network(SIZES, seed=0)
+    net.classes = classes
+    before = theta(net)
+    with pytest.raises(ConfigError, match="label"):
+        checkpoint.fit(net, X, Y, checkpoint=path, epochs=2, lr=0.1)
+    assert not path.exists()
+    np.testing.assert_array_equal(theta(net), before)               # no epoch was run
+
+
 def test_checkpoint_is_a_standard_safetensors_file(path):
     safetensors_numpy = pytest.importorskip("safetensors.numpy")
     net = nlayer.Network(SIZES, seed=0)
@@ -252,6 +273,8 @@ HOSTILE = {
         d, run=lambda r: json.dumps(with_(r, optimizer=with_(r["optimizer"], name="eval")))),
     "negative epoch": lambda d, s: rewrite(d, state=lambda st_: json.dumps(with_(st_, epoch=-1))),
     "bad rng": lambda d, s: rewrite(d, state=lambda st_: json.dumps(with_(st_, rng={"bit_generator": "os"}))),
+    "classes of the wrong kind": lambda d, s: rewrite(
+        d, state=lambda st_: json.dumps(with_(st_, classes=[{"a": 1}, [2], None]))),
     "history too short": lambda d, s: rewrite(d, history=lambda h: json.dumps(with_(h, loss=[1.0]))),
     "nan weights": lambda d, s: rewrite(d, tensors=lambda t: with_(t, theta=np.full_like(t["theta"], np.nan))),
     "inf adam state": lambda d, s: rewrite(

@@ -158,6 +158,16 @@ def test_save_refuses_class_labels_the_format_cannot_hold(tmp_path, classes):
         io.save(net, tmp_path / "m.safetensors")
 
 
+@pytest.mark.parametrize("classes", [["a", "a"], ["a", "b", "c"], [1, "a"]])
+def test_save_refuses_class_labels_load_would_refuse(tmp_path, classes):
+    # Duplicate labels, a count that does not match the output units, or a mix of text
+    # and numbers: writing them would replace a good file with one that cannot load.
+    net = _trained("softmax", "float32", [2, 3, 2], classes)
+    with pytest.raises(ConfigError, match="cannot save the class labels"):
+        io.save(net, tmp_path / "m.safetensors")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_save_converts_numpy_labels_to_json_types(tmp_path):
     net = _trained("softmax", "float32", [2, 3, 2], list(np.array([3, 9])))
     back = io.load(_save(net, tmp_path))

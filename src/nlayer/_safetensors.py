@@ -22,14 +22,14 @@ import math
 import os
 from collections.abc import Set
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 
 import numpy as np
 
 from .errors import ModelFormatError
 
-__all__ = ["DTYPES", "FLOATS", "MAX_FILE_BYTES", "MAX_HEADER_BYTES", "Entry", "decode", "encode", "parse_header",
-           "read", "read_header", "strict_json"]
+__all__ = ["DTYPES", "FLOATS", "MAX_FILE_BYTES", "MAX_HEADER_BYTES", "Entry", "decode", "encode", "is_int",
+           "parse_header", "read", "read_header", "strict_json"]
 
 MAX_HEADER_BYTES = 100 * 2**20     # the JSON header; the safetensors library uses the same cap
 MAX_FILE_BYTES = 2**34             # 16 GiB: 4 billion float32 parameters, far beyond an MLP
@@ -102,9 +102,8 @@ def decode(data: bytes, where: str, dtypes: Set[str] = FLOATS, *,
     dtype codes allowed. Arrays are read-only ``np.frombuffer`` views of ``data`` (native
     byte order; copied only on a big-endian machine). ``metadata`` is ``{}`` when absent.
     """
-    entries, metadata = parse_header(data[: _header_end(where, what, data[:8], len(data))], len(data), where,
-                                     what=what, dtypes=dtypes)
-    start = 8 + int.from_bytes(data[:8], "little")
+    start = _header_end(where, what, data[:8], len(data))          # where the data section begins
+    entries, metadata = parse_header(data[:start], len(data), where, what=what, dtypes=dtypes)
     tensors = {}
     for name, e in entries.items():
         dt = DTYPES[e.dtype]
@@ -180,7 +179,8 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _is_int(x: Any) -> bool:
+def is_int(x: Any) -> TypeGuard[int]:
+    """A JSON integer: a Python int that is not a bool."""
     return isinstance(x, int) and not isinstance(x, bool)
 
 
@@ -189,9 +189,9 @@ def _entry(where: str, what: str, name: str, entry: Any, dtypes: Set[str]) -> En
     if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
         raise ModelFormatError(f"{where}: tensor {name!r} needs exactly the keys dtype, shape, data_offsets")
     shape, offsets, dtype = entry["shape"], entry["data_offsets"], entry["dtype"]
-    if not (isinstance(shape, list) and len(shape) <= 8 and all(_is_int(n) and n >= 0 for n in shape)):
+    if not (isinstance(shape, list) and len(shape) <= 8 and all(is_int(n) and n >= 0 for n in shape)):
         raise ModelFormatError(f"{where}: tensor {name!r} has an invalid shape {shape!r:.100}")
-    if not (isinstance(offsets, list) and len(offsets) == 2 and all(_is_int(n) for n in offsets)
+    if not (isinstance(offsets, list) and len(offsets) == 2 and all(is_int(n) for n in offsets)
             and 0 <= offsets[0] <= offsets[1]):
         raise ModelFormatError(f"{where}: tensor {name!r} has invalid data_offsets {offsets!r:.100}")
     if not isinstance(dtype, str) or dtype not in dtypes or dtype not in DTYPES:

@@ -6,9 +6,10 @@ model files; readable by any safetensors reader) holding everything the next epo
     tensors   theta (every W then every b, the network's flat vector),
               optimizer.<state> (velocity, or Adam's m and v; same shape as theta),
               input_mean, input_scale (when the network standardises its inputs)
-    metadata  format, format_version, network (architecture), run (optimizer and its
+    metadata  format, format_version, run (network architecture, optimizer and its
               hyper-parameters, l2, batch size, schedule, shuffle, validation, data
-              fingerprint), state (epoch, optimizer t and lr, RNG states), history
+              fingerprint), state (epoch, target epochs, every, optimizer t and lr,
+              RNG states, class labels), history
 
 Use it through :func:`fit` (records the full run and can resume the same script) or
 :func:`resume` (rebuilds network and run from the file alone)::
@@ -39,8 +40,8 @@ from typing import Any
 
 import numpy as np
 
-from . import _atomic, _safetensors, interrupt
-from ._safetensors import decode, encode
+from . import _atomic, _safetensors, interrupt, io
+from ._safetensors import decode, encode, is_int
 from .errors import ConfigError, DataError, ModelFormatError
 from .network import Network, as_generator
 from .optimizers import OPTIMIZERS, Optimizer, make_optimizer
@@ -123,6 +124,7 @@ class Checkpoint(Callback):
 
     def on_train_begin(self, trainer: Trainer) -> None:
         check_writable(self.path)
+        _classes(trainer.network)              # labels a checkpoint cannot hold fail now, not after an epoch
         run = {"optimizer": describe_optimizer(trainer.optimizer, trainer.lr0), "l2": trainer.l2,
                "batch_size": trainer.batch_size, "shuffle": trainer.shuffle,
                "schedule": describe_schedule(trainer.schedule)}
@@ -147,7 +149,7 @@ class Checkpoint(Callback):
 
 def check_writable(path: Path) -> None:
     """Fail before training, not after an hour, if ``path``'s folder cannot take a file."""
-    folder = path.parent if str(path.parent) else Path(".")
+    folder = path.parent
     try:
         if path.is_dir():
             raise IsADirectoryError(f"{path} is a directory")
@@ -168,6 +170,11 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
+def _classes(net: Network) -> list[str] | list[int] | None:
+    """The network's class labels as stored, checked as a model file checks them."""
+    return io.json_classes(net.classes, net.output.name, net.n_outputs)
+
+
 def encode_checkpoint(tr: Trainer, run: dict[str, Any], rng_start: dict[str, Any] | None,
                       every: int, epochs: int | None) -> bytes:
     net, opt = tr.network, tr.optimizer
@@ -177,10 +184,9 @@ def encode_checkpoint(tr: Trainer, run: dict[str, Any], rng_start: dict[str, Any
         tensors[f"optimizer.{name}"] = opt.state[name][0]
     if net.input_mean is not None and net.input_scale is not None:
         tensors["input_mean"], tensors["input_scale"] = net.input_mean, net.input_scale
-    classes = None if net.classes is None else np.asarray(net.classes).tolist()
     state = {"epoch": tr.epoch, "epochs": epochs, "every": every, "optimizer_t": opt.t,
              "optimizer_lr": opt.lr, "rng": _jsonable(tr.rng.bit_generator.state), "rng_start": rng_start,
-             "classes": classes}
+             "classes": _classes(net)}
     h = tr.history
     meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "run": json.dumps(_jsonable(run)),
             "state": json.dumps(state), "history": json.dumps({k: getattr(h, k) for k in _HISTORY_KEYS})}
@@ -247,7 +253,7 @@ def _build(p: Path, tensors: dict[str, np.ndarray], meta: dict[str, str]) -> Che
     run, state, hist = (json.loads(meta[k]) for k in ("run", "state", "history"))
     arch = _field(run, "network", dict, f"{p} run")
     sizes = _field(arch, "sizes", list, "network")
-    if "theta" not in tensors or not all(isinstance(n, int) and not isinstance(n, bool) for n in sizes) or \
+    if "theta" not in tensors or not all(is_int(n) for n in sizes) or \
             sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])) != tensors["theta"].size:
         raise ModelFormatError(f"{p}: network sizes {sizes!r} do not match the stored 'theta' tensor")
     try:
@@ -294,8 +300,9 @@ def _build(p: Path, tensors: dict[str, np.ndarray], meta: dict[str, str]) -> Che
     if epoch < 0 or opt.t < 0 or every < 1 or not opt.lr > 0 or not (epochs is None or isinstance(epochs, int)):
         raise ModelFormatError(f"{p}: invalid state {state}")
     classes = state.get("classes")
-    if classes is not None and (not isinstance(classes, list) or len(classes) != net.n_outputs):
-        raise ModelFormatError(f"{p}: classes must list {net.n_outputs} labels; got {classes!r}")
+    problem = io.classes_problem(classes, net.output.name, net.n_outputs)
+    if problem:
+        raise ModelFormatError(f"{p}: state 'classes' {problem}")
     net.classes = classes
     lists = {k: [float(v) for v in _field(hist, k, list, "history")] for k in _HISTORY_KEYS}
     history = History(lists["loss"], lists["accuracy"], lists["val_loss"], lists["val_accuracy"], lists["lr"])

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, TypeGuard
+from typing import Any
 
 import numpy as np
 
 from . import _safetensors
 from ._atomic import atomic_write_bytes
-from ._safetensors import MAX_FILE_BYTES, MAX_HEADER_BYTES
+from ._safetensors import MAX_FILE_BYTES, MAX_HEADER_BYTES, is_int
 from .activations import ACTIVATIONS
 from .errors import ConfigError, ModelFormatError
 from .losses import OUTPUTS
@@ -49,7 +49,8 @@ def save(net: Network, path: str | os.PathLike[str]) -> None:
     The file holds ``W1..WL``, ``b1..bL`` (and ``input_mean``, ``input_scale`` when set)
     in the network's dtype, plus the architecture as JSON metadata. Raises ``ConfigError``
     if the network holds something the format cannot represent (non-finite weights,
-    class labels that are not strings or integers).
+    class labels that :func:`load` would refuse), so a good file is never replaced by
+    one that cannot be loaded.
     """
     if not isinstance(net, Network):
         raise TypeError(f"save() needs an nlayer.Network; got {type(net).__name__}")
@@ -69,15 +70,17 @@ def save(net: Network, path: str | os.PathLike[str]) -> None:
         "sizes": [int(n) for n in net.sizes],
         "activation": net.activation,
         "output": net.output.name,
-        "classes": _json_classes(net.classes),
+        "classes": json_classes(net.classes, net.output.name, net.n_outputs),
         "dtype": dt.name,
         "standardized": standardized,
     }
     atomic_write_bytes(path, _safetensors.encode(tensors, {"nlayer": json.dumps(meta)}))
 
 
-def _json_classes(classes: Any) -> list[str] | list[int] | None:
-    """Class labels as a JSON-safe list of Python str or int (NumPy scalars converted)."""
+def json_classes(classes: Any, output: str, k: int) -> list[str] | list[int] | None:
+    """Class labels as the JSON list a file stores: Python str or int (NumPy scalars
+    converted). ``ConfigError`` for labels a file could not hold, so that nothing is
+    written that :func:`load` (or a checkpoint's loader) would refuse."""
     if classes is None:
         return None
     out: list[Any] = []
@@ -88,7 +91,26 @@ def _json_classes(classes: Any) -> list[str] | list[int] | None:
             out.append(int(c))
         else:
             raise ConfigError(f"cannot save class label {c!r}: labels must be strings or integers")
+    problem = classes_problem(out, output, k)
+    if problem:
+        raise ConfigError(f"cannot save the class labels: they {problem}")
     return out
+
+
+def classes_problem(classes: Any, output: str, k: int) -> str | None:
+    """Why ``classes`` (as read from JSON) cannot label a ``output`` layer of ``k`` units,
+    or None if they can (or are null): one label per unit, two for a single sigmoid unit,
+    none for identity; distinct; all strings or all integers."""
+    if classes is None:
+        return None
+    want = 0 if output == "identity" else (2 if output == "sigmoid" and k == 1 else k)
+    ok = isinstance(classes, list) and (
+        all(isinstance(c, str) for c in classes) or all(is_int(c) for c in classes)
+    )
+    if ok and len(classes) == want and len(set(classes)) == len(classes):
+        return None
+    return (f"must be null or {want} distinct labels, all strings or all integers, for a {output} "
+            f"output with {k} unit(s); got {classes!r:.200}")
 
 
 # --------------------------------------------------------------------------- load
@@ -148,7 +170,7 @@ def _check_metadata(where: str, raw: str) -> dict[str, Any]:
     if not isinstance(m, dict):
         raise ModelFormatError(f"{where}: metadata 'nlayer' must be a JSON object")
     version = m.get("format_version")
-    if _is_int(version) and version > FORMAT_VERSION:
+    if is_int(version) and version > FORMAT_VERSION:
         raise ModelFormatError(
             f"{where}: made by a newer nlayer (format_version {version}; this nlayer reads version "
             f"{FORMAT_VERSION}); upgrade nlayer: pip install -U nlayer"
@@ -157,10 +179,10 @@ def _check_metadata(where: str, raw: str) -> dict[str, Any]:
     unknown = sorted(set(m) - set(METADATA_KEYS))
     if missing or unknown:
         raise ModelFormatError(f"{where}: metadata 'nlayer' has {_listing('keys', missing, unknown)}")
-    if version != FORMAT_VERSION or not _is_int(version):
+    if version != FORMAT_VERSION or not is_int(version):
         raise ModelFormatError(f"{where}: metadata 'format_version' must be {FORMAT_VERSION}; got {version!r}")
     sizes = m["sizes"]
-    if not (isinstance(sizes, list) and len(sizes) >= 2 and all(_is_int(n) and n >= 1 for n in sizes)):
+    if not (isinstance(sizes, list) and len(sizes) >= 2 and all(is_int(n) and n >= 1 for n in sizes)):
         raise ModelFormatError(f"{where}: metadata 'sizes' must list at least two widths >= 1; got {sizes!r}")
     for key, valid in (("activation", ACTIVATIONS), ("output", OUTPUTS), ("dtype", ST_DTYPES)):
         if not isinstance(m[key], str) or m[key] not in valid:
@@ -169,22 +191,10 @@ def _check_metadata(where: str, raw: str) -> dict[str, Any]:
         raise ModelFormatError(f"{where}: metadata 'sizes' ends in {sizes[-1]} unit(s), too few for {m['output']}")
     if not isinstance(m["standardized"], bool):
         raise ModelFormatError(f"{where}: metadata 'standardized' must be true or false; got {m['standardized']!r}")
-    _check_classes(where, m["classes"], m["output"], sizes[-1])
+    problem = classes_problem(m["classes"], m["output"], sizes[-1])
+    if problem:
+        raise ModelFormatError(f"{where}: metadata 'classes' {problem}")
     return m
-
-
-def _check_classes(where: str, classes: Any, output: str, k: int) -> None:
-    if classes is None:
-        return
-    want = 0 if output == "identity" else (2 if output == "sigmoid" and k == 1 else k)
-    ok = isinstance(classes, list) and (
-        all(isinstance(c, str) for c in classes) or all(_is_int(c) for c in classes)
-    )
-    if not ok or len(classes) != want or len(set(classes)) != len(classes):
-        raise ModelFormatError(
-            f"{where}: metadata 'classes' must be null or {want} distinct labels, all strings or all "
-            f"integers, for a {output} output with {k} unit(s); got {classes!r:.200}"
-        )
 
 
 def _check_architecture(where: str, meta: dict[str, Any], table: dict[str, tuple[str, tuple[int, ...]]]) -> None:
@@ -218,10 +228,6 @@ def _check_architecture(where: str, meta: dict[str, Any], table: dict[str, tuple
     for name in names[2 * L:]:
         if shape[name] != (sizes[0],):
             raise ModelFormatError(f"{where}: tensor {name!r} has shape {shape[name]}; expected {(sizes[0],)}")
-
-
-def _is_int(x: Any) -> TypeGuard[int]:
-    return isinstance(x, int) and not isinstance(x, bool)
 
 
 def _listing(what: str, missing: list[str], unknown: list[str]) -> str:
