@@ -79,9 +79,13 @@ def test_float32_gradients_match_float64(arch):
     loss64, g64 = net64.loss_and_gradients(X, y, l2=arch["l2"])
     assert all(dW.dtype == np.float32 and db.dtype == np.float32 for dW, db in g32)
     assert abs(loss32 - loss64) <= 1e-4 * max(1.0, abs(loss64))
+    # float32 rounds at ~1e-7 of the values flowing through a step: gradients far smaller than
+    # the loss (vanishing through deep sigmoid or tanh stacks) are held to that absolute floor.
+    floor = 1e-6 * max(1.0, abs(loss64))
     for (dW32, db32), (dW64, db64) in zip(g32, g64):
-        assert relative_error(dW32.astype(np.float64), dW64) < 1e-4
-        assert relative_error(db32.astype(np.float64), db64) < 1e-4
+        for g, ref in ((dW32, dW64), (db32, db64)):
+            error = relative_error(g.astype(np.float64), ref)
+            assert error < 1e-4 or np.max(np.abs(g - ref)) < floor, (arch, error)
 
 
 def test_gradient_check_reports_every_parameter_by_its_lecture_name(spiral):
