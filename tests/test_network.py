@@ -30,6 +30,21 @@ def test_replacing_a_weight_array_is_picked_up_by_training(spiral):
     assert net.layers[1].W.base is net.flat()[0]
 
 
+def test_replacing_a_weight_array_is_picked_up_by_loss_and_gradients_with_l2(spiral):
+    X, y = spiral
+    net = nlayer.Network([2, 4, 3], seed=0, dtype="float64")
+    same = net.copy()
+    W = np.full((2, 4), 0.3)
+    net.layers[0].W = W.copy()                              # replaced, not assigned in place
+    same.layers[0].W[...] = W
+    loss, grads = net.loss_and_gradients(X[:20], y[:20], l2=0.5)
+    expected_loss, expected = same.loss_and_gradients(X[:20], y[:20], l2=0.5)
+    assert loss == pytest.approx(expected_loss, rel=1e-12)
+    for (dW, db), (dW_e, db_e) in zip(grads, expected):
+        np.testing.assert_allclose(dW, dW_e, rtol=1e-12)
+        np.testing.assert_allclose(db, db_e, rtol=1e-12)
+
+
 @pytest.mark.parametrize("init", ["he", "xavier", "normal"])
 def test_initialisations_have_their_documented_scale(init):
     net = nlayer.Network([400, 300, 10], init=init, init_scale=0.05, seed=0)

@@ -315,6 +315,7 @@ class Network:
         """
         X, Y = self.prepare_X(X), self.prepare_Y(y)
         _check_lengths(X, Y)
+        self.flat()                                      # re-link replaced arrays: add_l2 reads theta
         loss = self.train_step(X, Y, _check_l2(l2))
         return loss, [(layer.dW.copy(), layer.db.copy()) for layer in self.layers]
 
