@@ -127,3 +127,10 @@ def test_bad_targets_are_refused(output, y, message):
     net = nlayer.Network([2, 1 if output == "sigmoid" else 3], output=output, seed=0)
     with pytest.raises(DataError, match=message):
         net.loss_and_gradients(np.zeros((3, 2)), y)
+
+
+def test_loss_with_l2_equals_the_validation_loss_training_records(spiral):
+    X, y = spiral
+    net = nlayer.Network([2, 16, 3], seed=0)
+    history = net.fit(X[:200], y[:200], epochs=3, lr=0.5, l2=1e-2, validation_data=(X[200:], y[200:]))
+    assert net.loss(X[200:], y[200:], l2=1e-2) == history.val_loss[-1]

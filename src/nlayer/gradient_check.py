@@ -128,9 +128,7 @@ def gradient_check(
 
 def _objective(net: Network, X: Array, Y: Array, l2: float) -> float:
     loss, _ = evaluate(net, X, Y, X.shape[0])
-    n = net.n_weights
-    W = net.flat()[0][:n]
-    return loss + 0.5 * l2 * float(np.vdot(W, W))
+    return loss + net._l2_penalty(l2)
 
 
 def _count_kinks(net: Network, X: Array, h: float) -> int:

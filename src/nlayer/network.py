@@ -304,7 +304,12 @@ class Network:
             self._l2_W = np.empty_like(W)                # allocated once, not per step
         np.multiply(W, l2, out=self._l2_W)               # l2 W
         np.add(dW, self._l2_W, out=dW)                   # dW += l2 W
-        return 0.5 * l2 * float(np.vdot(W, W))           # (l2 / 2) sum ||W||^2
+        return self._l2_penalty(l2)
+
+    def _l2_penalty(self, l2: float) -> float:
+        """``(l2 / 2) sum_l ||W[l]||^2`` from the flat vector (linked: see :meth:`flat`)."""
+        W = self._theta[: self.n_weights]                # every weight, no bias
+        return 0.5 * l2 * float(np.vdot(W, W))
 
     # -------------------------------------------------------------- public API
     def loss_and_gradients(self, X: Any, y: Any, l2: float = 0.0) -> tuple[float, list[tuple[Array, Array]]]:
@@ -323,10 +328,12 @@ class Network:
         """The loss J on (X, y), without touching the gradients."""
         X, Y = self.prepare_X(X), self.prepare_Y(y)
         _check_lengths(X, Y)
+        l2 = _check_l2(l2)
+        self.flat()                                      # re-link replaced arrays: the penalty reads theta
         from .training import evaluate
 
         loss, _ = evaluate(self, X, Y, INFERENCE_CHUNK)
-        return loss + 0.5 * _check_l2(l2) * sum(float(np.vdot(L.W, L.W)) for L in self.layers)
+        return loss + self._l2_penalty(l2)
 
     def predict_proba(self, X: Any) -> Array:
         """Output activations ``A[L]`` for X: (m, n_out), a fresh array.

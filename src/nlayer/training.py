@@ -292,8 +292,7 @@ def _run(
         if X_val is not None and Y_val is not None:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):   # huge weights: inf, no noise
                 val_loss, val_acc = evaluate(net, X_val, Y_val, batches.size)
-            n_w = net.n_weights
-            logs["val_loss"] = val_loss + 0.5 * tr.l2 * float(np.vdot(theta[:n_w], theta[:n_w]))
+            logs["val_loss"] = val_loss + net._l2_penalty(tr.l2)
             if val_acc is not None:
                 logs["val_accuracy"] = val_acc
         logs["lr"] = opt.lr
