@@ -124,7 +124,8 @@ class Network:
         dtype: str | np.dtype = "float32",
     ) -> None:
         self.sizes = check_sizes(sizes)
-        self.activation = get_activation(activation).name
+        g = get_activation(activation)
+        self.activation = g.name
         self.output: Output = get_output(output)
         check_output_size(self.output, self.sizes[-1])
         if init not in INITS:
@@ -135,7 +136,6 @@ class Network:
         self.init_scale = float(init_scale)
         dt = check_dtype(dtype)
         rng = as_generator(seed)
-        g = get_activation(activation)
         self.layers: list[Dense] = []
         for l, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:]), start=1):
             W = init_weights(rng, n_in, n_out, init, self.init_scale, dt)
