@@ -134,3 +134,18 @@ def test_loss_with_l2_equals_the_validation_loss_training_records(spiral):
     net = nlayer.Network([2, 16, 3], seed=0)
     history = net.fit(X[:200], y[:200], epochs=3, lr=0.5, l2=1e-2, validation_data=(X[200:], y[200:]))
     assert net.loss(X[200:], y[200:], l2=1e-2) == history.val_loss[-1]
+
+
+def test_refused_data_leaves_the_learned_input_scaling_in_place(spiral):
+    X, _ = spiral
+    net = nlayer.Network([2, 4, 3], seed=0)
+    net.fit_input_scaling(X)
+    mean, scale = net.input_mean.copy(), net.input_scale.copy()
+    bad = X.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(DataError, match="NaN"):
+        net.fit_input_scaling(bad)
+    np.testing.assert_array_equal(net.input_mean, mean)
+    np.testing.assert_array_equal(net.input_scale, scale)
+    net.fit_input_scaling(X * 3.0)                           # refit learns from the raw X, not the scaled one
+    np.testing.assert_allclose(net.input_mean, 3.0 * mean, rtol=1e-5)

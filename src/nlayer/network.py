@@ -250,8 +250,7 @@ class Network:
 
     def fit_input_scaling(self, X: Any) -> None:
         """Learn ``input_mean`` and ``input_scale`` from X (constant columns get scale 1)."""
-        self.input_mean = self.input_scale = None
-        X = self.prepare_X(X)
+        X = self.prepare_X(X, standardize=False)
         std = X.std(axis=0)
         self.input_mean = X.mean(axis=0)
         self.input_scale = np.where(std > 0, std, 1.0).astype(self.dtype)
