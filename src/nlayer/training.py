@@ -27,7 +27,7 @@ import numpy as np
 
 from .errors import ConfigError, DataError, DivergenceError
 from .network import Network, _check_l2, _check_lengths, all_finite, as_generator
-from .optimizers import Optimizer, make_optimizer
+from .optimizers import Optimizer, _positive, make_optimizer
 from .schedules import Schedule, make_schedule
 
 Array = np.ndarray
@@ -233,7 +233,9 @@ def fit(
         _check_lengths(X_val, Y_val)
     elif validation_fraction > 0:
         X, Y, X_val, Y_val = split_validation(net, X, Y, float(validation_fraction), rng)
-    if lr is None and not isinstance(optimizer, Optimizer):
+    if lr is not None:
+        lr = _positive("lr", lr)          # also when an Optimizer instance is given (make_optimizer ignores lr then)
+    elif not isinstance(optimizer, Optimizer):
         lr = DEFAULT_LR.get(str(optimizer), 0.1)
     opt = make_optimizer(optimizer, lr if lr is not None else 0.1,
                          momentum=momentum, beta1=beta1, beta2=beta2, eps=eps)
