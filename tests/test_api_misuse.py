@@ -52,6 +52,14 @@ def test_learning_rate_must_be_positive_and_finite(net, lr):
     np.testing.assert_array_equal(net.flat()[0], before)
 
 
+@pytest.mark.parametrize("lr", [0, -0.1, float("nan")])
+def test_learning_rate_is_checked_beside_an_optimizer_instance_too(net, lr):
+    before = net.flat()[0].copy()
+    with pytest.raises(ConfigError, match=f"lr must be a positive finite number; got {lr!r}"):
+        net.fit(X, Y, epochs=1, optimizer=nlayer.SGD(0.1), lr=lr)
+    np.testing.assert_array_equal(net.flat()[0], before)
+
+
 @pytest.mark.parametrize("sizes", [[2, 0, 3], [0, 3], [2, -4, 3]])
 def test_zero_or_negative_width_layer_is_refused(sizes):
     with pytest.raises(ConfigError, match="at least one unit"):

@@ -30,6 +30,21 @@ def test_replacing_a_weight_array_is_picked_up_by_training(spiral):
     assert net.layers[1].W.base is net.flat()[0]
 
 
+def test_replacing_a_weight_array_is_picked_up_by_loss_and_gradients_with_l2(spiral):
+    X, y = spiral
+    net = nlayer.Network([2, 4, 3], seed=0, dtype="float64")
+    same = net.copy()
+    W = np.full((2, 4), 0.3)
+    net.layers[0].W = W.copy()                              # replaced, not assigned in place
+    same.layers[0].W[...] = W
+    loss, grads = net.loss_and_gradients(X[:20], y[:20], l2=0.5)
+    expected_loss, expected = same.loss_and_gradients(X[:20], y[:20], l2=0.5)
+    assert loss == pytest.approx(expected_loss, rel=1e-12)
+    for (dW, db), (dW_e, db_e) in zip(grads, expected):
+        np.testing.assert_allclose(dW, dW_e, rtol=1e-12)
+        np.testing.assert_allclose(db, db_e, rtol=1e-12)
+
+
 @pytest.mark.parametrize("init", ["he", "xavier", "normal"])
 def test_initialisations_have_their_documented_scale(init):
     net = nlayer.Network([400, 300, 10], init=init, init_scale=0.05, seed=0)
@@ -112,3 +127,25 @@ def test_bad_targets_are_refused(output, y, message):
     net = nlayer.Network([2, 1 if output == "sigmoid" else 3], output=output, seed=0)
     with pytest.raises(DataError, match=message):
         net.loss_and_gradients(np.zeros((3, 2)), y)
+
+
+def test_loss_with_l2_equals_the_validation_loss_training_records(spiral):
+    X, y = spiral
+    net = nlayer.Network([2, 16, 3], seed=0)
+    history = net.fit(X[:200], y[:200], epochs=3, lr=0.5, l2=1e-2, validation_data=(X[200:], y[200:]))
+    assert net.loss(X[200:], y[200:], l2=1e-2) == history.val_loss[-1]
+
+
+def test_refused_data_leaves_the_learned_input_scaling_in_place(spiral):
+    X, _ = spiral
+    net = nlayer.Network([2, 4, 3], seed=0)
+    net.fit_input_scaling(X)
+    mean, scale = net.input_mean.copy(), net.input_scale.copy()
+    bad = X.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(DataError, match="NaN"):
+        net.fit_input_scaling(bad)
+    np.testing.assert_array_equal(net.input_mean, mean)
+    np.testing.assert_array_equal(net.input_scale, scale)
+    net.fit_input_scaling(X * 3.0)                           # refit learns from the raw X, not the scaled one
+    np.testing.assert_allclose(net.input_mean, 3.0 * mean, rtol=1e-5)

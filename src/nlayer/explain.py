@@ -34,7 +34,6 @@ _DERIVATIVE = {
     "sigmoid": "{dA} * {A} (1 - {A})",
     "identity": "{dA}",
 }
-_OUTPUT = {"softmax": "softmax", "sigmoid": "sigmoid", "identity": "identity"}
 _LOSS = {
     "softmax": "J = -sum(Y log A{L}) / m",
     "sigmoid": "J = -sum(Y log A{L} + (1-Y) log(1-A{L})) / m",
@@ -83,7 +82,7 @@ def equations(
             "forward", f"Z{l} = {prev} W{l} + b{l}",
             f"{_s((m, n[l - 1]))} @ {_s((n[l - 1], n[l]))} + {_s((n[l],))} -> {_s((m, n[l]))}",
         ))
-        g = _OUTPUT[output] if l == L else activation
+        g = output if l == L else activation
         out.append(Equation("forward", f"A{l} = {g}(Z{l})", _s((m, n[l]))))
     out.append(Equation("forward", _LOSS[output].format(L=L), f"{_s((m, n[L]))} -> scalar"))
     out.append(Equation(

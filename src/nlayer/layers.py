@@ -40,8 +40,6 @@ class Dense:
         self._needs_mask = activation is not None and activation.needs_mask
         self.dW = np.zeros_like(W) if dW is None else dW
         self.db = np.zeros_like(b) if db is None else db
-        self.capacity = 0
-        self._m = -1
         self.A_prev: Array = np.empty((0, W.shape[0]), dtype=W.dtype)
         self._allocate(0)
 

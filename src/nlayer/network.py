@@ -124,7 +124,8 @@ class Network:
         dtype: str | np.dtype = "float32",
     ) -> None:
         self.sizes = check_sizes(sizes)
-        self.activation = get_activation(activation).name
+        g = get_activation(activation)
+        self.activation = g.name
         self.output: Output = get_output(output)
         check_output_size(self.output, self.sizes[-1])
         if init not in INITS:
@@ -135,7 +136,6 @@ class Network:
         self.init_scale = float(init_scale)
         dt = check_dtype(dtype)
         rng = as_generator(seed)
-        g = get_activation(activation)
         self.layers: list[Dense] = []
         for l, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:]), start=1):
             W = init_weights(rng, n_in, n_out, init, self.init_scale, dt)
@@ -250,8 +250,7 @@ class Network:
 
     def fit_input_scaling(self, X: Any) -> None:
         """Learn ``input_mean`` and ``input_scale`` from X (constant columns get scale 1)."""
-        self.input_mean = self.input_scale = None
-        X = self.prepare_X(X)
+        X = self.prepare_X(X, standardize=False)
         std = X.std(axis=0)
         self.input_mean = X.mean(axis=0)
         self.input_scale = np.where(std > 0, std, 1.0).astype(self.dtype)
@@ -304,7 +303,12 @@ class Network:
             self._l2_W = np.empty_like(W)                # allocated once, not per step
         np.multiply(W, l2, out=self._l2_W)               # l2 W
         np.add(dW, self._l2_W, out=dW)                   # dW += l2 W
-        return 0.5 * l2 * float(np.vdot(W, W))           # (l2 / 2) sum ||W||^2
+        return self._l2_penalty(l2)
+
+    def _l2_penalty(self, l2: float) -> float:
+        """``(l2 / 2) sum_l ||W[l]||^2`` from the flat vector (linked: see :meth:`flat`)."""
+        W = self._theta[: self.n_weights]                # every weight, no bias
+        return 0.5 * l2 * float(np.vdot(W, W))
 
     # -------------------------------------------------------------- public API
     def loss_and_gradients(self, X: Any, y: Any, l2: float = 0.0) -> tuple[float, list[tuple[Array, Array]]]:
@@ -315,6 +319,7 @@ class Network:
         """
         X, Y = self.prepare_X(X), self.prepare_Y(y)
         _check_lengths(X, Y)
+        self.flat()                                      # re-link replaced arrays: add_l2 reads theta
         loss = self.train_step(X, Y, _check_l2(l2))
         return loss, [(layer.dW.copy(), layer.db.copy()) for layer in self.layers]
 
@@ -322,10 +327,12 @@ class Network:
         """The loss J on (X, y), without touching the gradients."""
         X, Y = self.prepare_X(X), self.prepare_Y(y)
         _check_lengths(X, Y)
+        l2 = _check_l2(l2)
+        self.flat()                                      # re-link replaced arrays: the penalty reads theta
         from .training import evaluate
 
         loss, _ = evaluate(self, X, Y, INFERENCE_CHUNK)
-        return loss + 0.5 * _check_l2(l2) * sum(float(np.vdot(L.W, L.W)) for L in self.layers)
+        return loss + self._l2_penalty(l2)
 
     def predict_proba(self, X: Any) -> Array:
         """Output activations ``A[L]`` for X: (m, n_out), a fresh array.

@@ -27,7 +27,7 @@ import numpy as np
 
 from .errors import ConfigError, DataError, DivergenceError
 from .network import Network, _check_l2, _check_lengths, all_finite, as_generator
-from .optimizers import Optimizer, make_optimizer
+from .optimizers import Optimizer, _positive, make_optimizer
 from .schedules import Schedule, make_schedule
 
 Array = np.ndarray
@@ -233,7 +233,9 @@ def fit(
         _check_lengths(X_val, Y_val)
     elif validation_fraction > 0:
         X, Y, X_val, Y_val = split_validation(net, X, Y, float(validation_fraction), rng)
-    if lr is None and not isinstance(optimizer, Optimizer):
+    if lr is not None:
+        lr = _positive("lr", lr)          # also when an Optimizer instance is given (make_optimizer ignores lr then)
+    elif not isinstance(optimizer, Optimizer):
         lr = DEFAULT_LR.get(str(optimizer), 0.1)
     opt = make_optimizer(optimizer, lr if lr is not None else 0.1,
                          momentum=momentum, beta1=beta1, beta2=beta2, eps=eps)
@@ -292,8 +294,7 @@ def _run(
         if X_val is not None and Y_val is not None:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):   # huge weights: inf, no noise
                 val_loss, val_acc = evaluate(net, X_val, Y_val, batches.size)
-            n_w = net.n_weights
-            logs["val_loss"] = val_loss + 0.5 * tr.l2 * float(np.vdot(theta[:n_w], theta[:n_w]))
+            logs["val_loss"] = val_loss + net._l2_penalty(tr.l2)
             if val_acc is not None:
                 logs["val_accuracy"] = val_acc
         logs["lr"] = opt.lr
