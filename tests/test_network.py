@@ -149,3 +149,12 @@ def test_refused_data_leaves_the_learned_input_scaling_in_place(spiral):
     np.testing.assert_array_equal(net.input_scale, scale)
     net.fit_input_scaling(X * 3.0)                           # refit learns from the raw X, not the scaled one
     np.testing.assert_allclose(net.input_mean, 3.0 * mean, rtol=1e-5)
+
+
+def test_predict_maps_a_single_sigmoid_unit_to_the_two_classes():
+    X = np.array([[-3.0], [3.0], [-1.0], [2.0]])
+    net = nlayer.Network([1, 1], output="sigmoid", seed=0)
+    net.layers[0].W[...] = 1.0
+    net.classes = ["ham", "spam"]
+    assert list(net.predict(X)) == ["ham", "spam", "ham", "spam"]
+    np.testing.assert_array_equal(net.decide(net.predict_proba(X)), net.predict(X))

@@ -348,11 +348,15 @@ class Network:
 
     def predict(self, X: Any) -> np.ndarray:
         """Predictions for X, shape (m,): class labels (``classes`` when set, else indices)
-        for softmax, 0/1 for a single sigmoid unit ((m, k) for multi-label), values for
-        identity ((m, k) for several outputs).
+        for softmax, 0/1 (or ``classes``) for a single sigmoid unit, (m, k) 0/1 for
+        multi-label, values for identity ((m, k) for several outputs).
         """
-        decided = self.output.decide(self.predict_proba(X))
-        if self.classes is not None and self.output.name == "softmax":
+        return self.decide(self.predict_proba(X))
+
+    def decide(self, A: Array) -> np.ndarray:
+        """Predictions from output activations ``A`` (m, n_out), as :meth:`predict` returns them."""
+        decided = self.output.decide(A)
+        if self.classes is not None and self.is_classifier and decided.ndim == 1:
             return np.asarray(self.classes)[decided]
         return decided
 

@@ -65,13 +65,6 @@ def _class_indices(net: Network, data: Table) -> np.ndarray:
     return out
 
 
-def _labels(net: Network, decided: np.ndarray) -> np.ndarray:
-    """Class indices -> the labels of the training data (softmax and 2-class sigmoid)."""
-    if net.classes is not None and decided.ndim == 1:
-        return np.asarray(net.classes, dtype=object)[decided]
-    return decided
-
-
 def cmd_predict(args: argparse.Namespace) -> int:
     """``nlayer predict``: one CSV row per DATA row: the prediction (and probabilities)."""
     from .. import io as nio
@@ -81,7 +74,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise ConfigError("--proba needs a classifier; this model does regression (identity output)")
     X = predict_features(net, args.data, args.target)
     A = net.predict_proba(X)
-    pred = _labels(net, np.asarray(net.output.decide(A))) if net.is_classifier else np.asarray(net.output.decide(A))
+    pred = net.decide(A)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     columns = ["prediction"] if pred.ndim == 1 else [f"prediction_{j + 1}" for j in range(pred.shape[1])]
