@@ -46,7 +46,7 @@ from .errors import ConfigError, DataError, ModelFormatError
 from .network import Network, as_generator
 from .optimizers import OPTIMIZERS, Optimizer, make_optimizer
 from .schedules import Cosine, Schedule, StepDecay, make_schedule
-from .training import DEFAULT_LR, Callback, CallbackLike, History, Trainer
+from .training import Callback, CallbackLike, History, Trainer, resolve_optimizer
 
 FORMAT, FORMAT_VERSION = "nlayer-checkpoint", 1
 _SCHEDULES: dict[str, type[Schedule]] = {"constant": Schedule, "step": StepDecay, "cosine": Cosine}
@@ -334,14 +334,10 @@ class _RestoreRNG(Callback):
 
 def describe_run(net: Network, X: Any, y: Any, options: dict[str, Any], epochs: int) -> dict[str, Any]:
     """What :func:`fit` records and compares: network, optimizer, schedule, data, ..."""
-    opt_name = options.get("optimizer", "sgd")
-    lr = options.get("lr")
-    if lr is None and not isinstance(opt_name, Optimizer):
-        lr = DEFAULT_LR.get(str(opt_name), 0.1)
     hyper = {k: options[k] for k in ("momentum", "beta1", "beta2", "eps") if k in options}
-    opt = make_optimizer(opt_name, lr if lr is not None else 0.1, **hyper)
+    opt, lr0 = resolve_optimizer(options.get("optimizer", "sgd"), options.get("lr"), **hyper)
     vd = options.get("validation_data")
-    return {"network": describe_network(net), "optimizer": describe_optimizer(opt, opt.lr if lr is None else lr),
+    return {"network": describe_network(net), "optimizer": describe_optimizer(opt, lr0),
             "l2": options.get("l2", 0.0), "batch_size": options.get("batch_size"),
             "shuffle": bool(options.get("shuffle", True)),
             "schedule": describe_schedule(make_schedule(options.get("schedule"), epochs)),

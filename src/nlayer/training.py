@@ -149,6 +149,20 @@ def split_validation(
     return X[train], Y[train], X[val], Y[val]
 
 
+def resolve_optimizer(optimizer: str | Optimizer, lr: float | None, **hyper: Any) -> tuple[Optimizer, float]:
+    """The optimizer ``fit`` trains with and its initial learning rate ``lr0``.
+
+    ``lr=None`` takes the default of the named optimizer (``DEFAULT_LR``) or the instance's
+    own ``lr``; a given ``lr`` is checked also for an instance (which keeps its state).
+    """
+    if lr is not None:
+        lr = _positive("lr", lr)
+    elif not isinstance(optimizer, Optimizer):
+        lr = DEFAULT_LR.get(str(optimizer), 0.1)
+    opt = make_optimizer(optimizer, lr if lr is not None else 0.1, **hyper)
+    return opt, opt.lr if lr is None else float(lr)
+
+
 def _check_batch_size(batch_size: Any, n: int) -> int:
     if batch_size is None:
         return n
@@ -233,18 +247,13 @@ def fit(
         _check_lengths(X_val, Y_val)
     elif validation_fraction > 0:
         X, Y, X_val, Y_val = split_validation(net, X, Y, float(validation_fraction), rng)
-    if lr is not None:
-        lr = _positive("lr", lr)          # also when an Optimizer instance is given (make_optimizer ignores lr then)
-    elif not isinstance(optimizer, Optimizer):
-        lr = DEFAULT_LR.get(str(optimizer), 0.1)
-    opt = make_optimizer(optimizer, lr if lr is not None else 0.1,
-                         momentum=momentum, beta1=beta1, beta2=beta2, eps=eps)
+    opt, lr0 = resolve_optimizer(optimizer, lr, momentum=momentum, beta1=beta1, beta2=beta2, eps=eps)
     theta, dtheta = net.flat()
     if not opt.is_bound_to([theta]):
         opt.bind([theta])
     trainer = Trainer(
         network=net, optimizer=opt, schedule=make_schedule(schedule, epochs),
-        rng=rng, lr0=opt.lr if lr is None else float(lr), l2=l2,
+        rng=rng, lr0=lr0, l2=l2,
         batch_size=_check_batch_size(batch_size, X.shape[0]), shuffle=bool(shuffle),
         history=history if history is not None else History(), epoch=int(initial_epoch),
     )
