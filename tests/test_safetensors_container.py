@@ -110,7 +110,10 @@ HOSTILE = {
     "not json": ((4).to_bytes(8, "little") + b"{{{{", "not UTF-8 JSON"),
     "duplicate key": ((16).to_bytes(8, "little") + b'{"a": 1, "a": 2}', "duplicate key 'a'"),
     "NaN": ((10).to_bytes(8, "little") + b'{"a": NaN}', "NaN is not valid JSON"),
-    "deep nesting": ((10000).to_bytes(8, "little") + b"[" * 5000 + b"]" * 5000, "not UTF-8 JSON"),
+    # Python < 3.13 stops at its recursion limit while parsing, 3.13 parses it and finds a list:
+    # either way one clean ModelFormatError, never a RecursionError escaping.
+    "deep nesting": ((10000).to_bytes(8, "little") + b"[" * 5000 + b"]" * 5000,
+                     ("not UTF-8 JSON", "must be a JSON object")),
     "a list": ((3).to_bytes(8, "little") + b"[1]", "must be a JSON object"),
     "metadata not strings": (_raw({**HEADER, "__metadata__": {"n": 1}}, PAYLOAD), "object of strings"),
     "metadata a list": (_raw({**HEADER, "__metadata__": ["x"]}, PAYLOAD), "object of strings"),
@@ -143,7 +146,9 @@ def test_container_defect_is_a_model_format_error_naming_the_file(tmp_path, case
                     lambda: _safetensors.read_header(path)):
         with pytest.raises(ModelFormatError) as err:
             attempt()
-        assert str(err.value).startswith(f"{path}: ") and expected in str(err.value), str(err.value)
+        alternatives = expected if isinstance(expected, tuple) else (expected,)
+        assert str(err.value).startswith(f"{path}: "), str(err.value)
+        assert any(e in str(err.value) for e in alternatives), str(err.value)
 
 
 def test_the_file_is_named_with_the_callers_word_for_it(tmp_path):
