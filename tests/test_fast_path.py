@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import nlayer
+from nlayer.errors import DataError
 
 
 def _softmax(Z: np.ndarray) -> np.ndarray:
@@ -161,6 +162,34 @@ def test_finite_check_finds_every_non_finite_entry_and_no_other(value, finite):
     X = np.zeros((4, 3), dtype=np.float32)
     X[2, 0], X[2, 1] = np.inf, -np.inf                     # inf - inf: the row sum is NaN
     assert not all_finite(X)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
+@pytest.mark.parametrize("zero_W1", [False, True], ids=["random-W1", "zero-W1"])
+def test_predict_refuses_every_non_finite_input_checked_on_the_fly(value, activation, zero_W1, monkeypatch):
+    """predict_proba reads X again only where Z[1] is not finite; every position must still be found."""
+    import nlayer.network
+
+    monkeypatch.setattr(nlayer.network, "INFERENCE_CHUNK", 8)      # 37 rows: 5 chunks, the last short
+    net = nlayer.Network([4, 6, 3], activation=activation, seed=0)
+    net.fit_input_scaling(np.random.default_rng(0).standard_normal((20, 4)))
+    if zero_W1:
+        net.layers[0].W[...] = 0.0                                 # NaN * 0 and inf * 0 are NaN
+    X = np.random.default_rng(1).standard_normal((37, 4)).astype(np.float32)
+    clean = net.predict_proba(X)
+    for row, col in ((0, 0), (7, 3), (8, 1), (20, 2), (36, 3)):
+        bad = X.copy()
+        bad[row, col] = value
+        with pytest.raises(DataError, match="NaN or infinity"):
+            net.predict_proba(bad)
+    np.testing.assert_array_equal(net.predict_proba(X), clean)     # a refusal leaves nothing behind
+
+
+def test_predict_accepts_huge_finite_inputs_whose_products_overflow():
+    net = nlayer.Network([3, 5, 2], activation="tanh", seed=0)
+    X = np.full((4, 3), 3e38, dtype=np.float32)                    # X W[1] overflows; X is finite
+    assert net.predict_proba(X).shape == (4, 2)                    # no DataError, no warning (-W error)
 
 
 @pytest.mark.parametrize("k", [2, 10, 40])

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 Array = np.ndarray
 DTYPES = ("float32", "float64")
 INFERENCE_CHUNK = 2048  # rows per forward pass in predict_proba: bounds buffer memory
+NON_FINITE_X = "X contains NaN or infinity; remove or fill those values"
 
 
 def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
@@ -216,11 +217,12 @@ class Network:
         return [g for layer in self.layers for g in (layer.dW, layer.db)]
 
     # ------------------------------------------------------------------ boundary
-    def prepare_X(self, X: Any, standardize: bool = True) -> Array:
+    def prepare_X(self, X: Any, standardize: bool = True, check_finite: bool = True) -> Array:
         """X as a C-contiguous (m, n_in) array of the network's dtype, standardised if set
         (unless ``standardize=False``: then see :meth:`standardize`).
 
-        Raises ``DataError`` naming the problem for anything else.
+        Raises ``DataError`` naming the problem for anything else. ``check_finite=False``
+        leaves the NaN / infinity check to the caller (``predict_proba`` does it on the fly).
         """
         X = np.asarray(X)
         if X.dtype.kind not in "biuf":
@@ -231,8 +233,8 @@ class Network:
         if X.shape[1] != self.n_inputs:
             raise DataError(f"X has {X.shape[1]} features but the network expects {self.n_inputs}")
         X = np.ascontiguousarray(X, dtype=self.dtype)
-        if not all_finite(X):
-            raise DataError("X contains NaN or infinity; remove or fill those values")
+        if check_finite and not all_finite(X):
+            raise DataError(NON_FINITE_X)
         return self.standardize(X) if standardize else X
 
     def standardize(self, X: Array) -> Array:
@@ -340,10 +342,19 @@ class Network:
         Class probabilities for softmax (rows sum to 1), per-label probabilities for
         sigmoid, predicted values for identity.
         """
-        X = self.prepare_X(X, standardize=False)         # standardised chunk by chunk below
+        X = self.prepare_X(X, standardize=False, check_finite=False)   # both chunk by chunk below
         out = np.empty((X.shape[0], self.n_outputs), dtype=self.dtype)
+        first = self.layers[0]
         for i in range(0, X.shape[0], INFERENCE_CHUNK):
-            out[i : i + INFERENCE_CHUNK] = self.forward(self.standardize(X[i : i + INFERENCE_CHUNK]))
+            Xc = X[i : i + INFERENCE_CHUNK]
+            with np.errstate(over="ignore", invalid="ignore"):   # refused below, not warned about
+                out[i : i + INFERENCE_CHUNK] = self.forward(self.standardize(Xc))
+            # A NaN or infinity in a row of X makes that row of Z[1] = X W[1] + b[1] non-finite
+            # (it propagates through every product, by 0 too, and every sum), so X itself is
+            # read again only when Z[1] is not finite: the check costs a pass over Z[1]
+            # (n_1 columns, in cache), not over X (n_0 columns, from memory).
+            if not all_finite(first.Z) and not all_finite(Xc):
+                raise DataError(NON_FINITE_X)
         return out
 
     def predict(self, X: Any) -> np.ndarray:
