@@ -1,8 +1,7 @@
-"""Each update formula pinned against a hand computation (float64, same operation order)."""
+"""Each update formula pinned against a hand computation (float64; the same operation order,
+except Adam, whose algebraically equal form is checked to rounding)."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pytest
@@ -60,9 +59,18 @@ def test_adam_matches_kingma_and_ba_with_bias_correction():
     for t, dW in enumerate(grads, start=1):
         m = b1 * m + (1 - b1) * dW
         v = b2 * v + (1 - b2) * (dW * dW)
-        denom = np.sqrt(v) * (1 / math.sqrt(1 - b2**t)) + eps
-        W = W - (m / denom) * (lr / (1 - b1**t))
-    np.testing.assert_array_equal(_run(Adam(lr, b1, b2, eps), W0, grads), W)
+        W = W - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)   # the paper's Algorithm 1
+    # nlayer computes lr_t m / (sqrt(v) + eps_t), the same number in one pass fewer: equal up to rounding
+    np.testing.assert_allclose(_run(Adam(lr, b1, b2, eps), W0, grads), W, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("eps", [1e-8, 1.0])
+def test_adam_eps_is_added_to_the_bias_corrected_root_as_in_pytorch(eps):
+    """eps_t = eps sqrt(1 - b2^t) is the paper's eps, not Keras' unscaled epsilon-hat."""
+    W0 = np.zeros((1, 1))
+    dW = np.full((1, 1), 1e-3)
+    # step 1: m_hat = dW, v_hat = dW^2, so the step is lr dW / (|dW| + eps)
+    np.testing.assert_allclose(_run(Adam(0.1, eps=eps), W0, [dW]), -0.1 * 1e-3 / (1e-3 + eps), rtol=1e-12)
 
 
 def test_adam_first_step_moves_each_weight_by_about_lr():

@@ -11,7 +11,9 @@ Update formulas, per parameter ``W`` with gradient ``dW``:
 - momentum:  ``v = mu v - lr dW;  W += v``                    (CS231n, scikit-learn)
 - Nesterov:  ``v = mu v - lr dW;  W += mu v - lr dW``         (scikit-learn, PyTorch)
 - Adam:      ``t += 1;  m = b1 m + (1 - b1) dW;  v = b2 v + (1 - b2) dW^2;``
-             ``W -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)``  (Kingma & Ba, PyTorch)
+             ``W -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)``  (Kingma & Ba, PyTorch),
+             computed as ``W -= lr_t m / (sqrt(v) + eps_t)`` with ``c = sqrt(1 - b2^t)``,
+             ``lr_t = lr c / (1 - b1^t)``, ``eps_t = eps c``: the same number, one pass fewer
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import numpy as np
 from .errors import ConfigError
 
 Array = np.ndarray
+Block = tuple[Array, Array, Array, dict[str, Array]]    # (W, dW, scratch, state) for one _update
 BLOCK = 2**16  # parameters per NumPy call when updating a large vector (see Optimizer._blocks)
 
 
@@ -56,6 +59,8 @@ class Optimizer:
         self.lr = _positive("lr", lr)
         self.state: dict[str, list[Array]] = {}
         self._scratch: list[Array] = []
+        self._plan_key: list[Array] = []
+        self._plan_blocks: list[Block] = []
         self.t = 0
 
     def bind(self, params: list[Array]) -> None:
@@ -72,26 +77,24 @@ class Optimizer:
     def step(self, params: list[Array], grads: list[Array]) -> None:
         self.t += 1
         self._begin_step()
-        for i, (W, dW) in enumerate(zip(params, grads)):
-            self._blocks(W, dW, self._scratch[i], {k: self.state[k][i] for k in self.state_names})
+        for W, dW, s, state in self._plan(params, grads):
+            self._update(W, dW, s, state)
 
     def _begin_step(self) -> None:
         """Per-step scalars (after ``t`` was incremented), computed once, before the blocks."""
 
-    def _blocks(self, W: Array, dW: Array, s: Array, state: dict[str, Array]) -> None:
-        """``_update`` on the whole arrays, or, for a large contiguous parameter, block by
-        block, every block using the start of the scratch ``s``, which so stays in the CPU
-        cache instead of being written to memory and read back once per formula line."""
-        arrays = (W, dW, s, *state.values())
-        if W.size < 2 * BLOCK or not all(a.flags.c_contiguous for a in arrays):
-            self._update(W, dW, s, state)
-            return
-        W1, dW1, s1 = W.reshape(-1), dW.reshape(-1), s.reshape(-1)
-        state1 = {k: v.reshape(-1) for k, v in state.items()}
-        n = W1.shape[0]
-        for a in range(0, n, BLOCK):
-            b = min(a + BLOCK, n)
-            self._update(W1[a:b], dW1[a:b], s1[: b - a], {k: v[a:b] for k, v in state1.items()})
+    def _plan(self, params: list[Array], grads: list[Array]) -> list[Block]:
+        """The blocks ``_update`` runs on, made once and reused for as long as the same
+        arrays are passed (a training loop passes the same ones every step), so a step
+        costs no Python beyond one call per block."""
+        key = [*params, *grads, *self._scratch, *(a for arrays in self.state.values() for a in arrays)]
+        if len(key) != len(self._plan_key) or any(a is not b for a, b in zip(key, self._plan_key)):
+            self._plan_blocks = [
+                block for i, (W, dW) in enumerate(zip(params, grads))
+                for block in _blocks(W, dW, self._scratch[i], {k: self.state[k][i] for k in self.state_names})
+            ]
+            self._plan_key = key
+        return self._plan_blocks
 
     def _update(self, W: Array, dW: Array, s: Array, state: dict[str, Array]) -> None:  # pragma: no cover
         raise NotImplementedError
@@ -155,8 +158,11 @@ class Adam(Optimizer):
         self.eps = _positive("eps", eps)
 
     def _begin_step(self) -> None:
-        self._step_size = self.lr / (1.0 - self.beta1**self.t)           # lr / (1 - b1^t)
-        self._inv_sqrt_bc2 = 1.0 / math.sqrt(1.0 - self.beta2**self.t)   # 1 / sqrt(1 - b2^t)
+        # lr m_hat / (sqrt(v_hat) + eps) with m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t)
+        # equals lr_t m / (sqrt(v) + eps_t), multiplying through by c = sqrt(1 - b2^t):
+        c = math.sqrt(1.0 - self.beta2**self.t)
+        self._step_size = self.lr * c / (1.0 - self.beta1**self.t)        # lr_t = lr c / (1 - b1^t)
+        self._eps_t = self.eps * c                                         # eps_t = eps c
 
     def _update(self, W: Array, dW: Array, s: Array, state: dict[str, Array]) -> None:
         m, v = state["m"], state["v"]
@@ -169,14 +175,32 @@ class Adam(Optimizer):
         np.multiply(s, 1.0 - b2, out=s)
         np.add(v, s, out=v)                          # v = b2 v + (1 - b2) dW^2
         np.sqrt(v, out=s)
-        np.multiply(s, self._inv_sqrt_bc2, out=s)
-        np.add(s, self.eps, out=s)                   # sqrt(v / (1 - b2^t)) + eps
+        np.add(s, self._eps_t, out=s)                # sqrt(v) + eps_t
         np.divide(m, s, out=s)
         np.multiply(s, self._step_size, out=s)
-        np.subtract(W, s, out=W)                     # W -= lr m_hat / (sqrt(v_hat) + eps)
+        np.subtract(W, s, out=W)                     # W -= lr_t m / (sqrt(v) + eps_t)
+                                                     #    = lr m_hat / (sqrt(v_hat) + eps)
 
     def hyperparameters(self) -> dict[str, float]:
         return {"lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
+
+
+def _blocks(W: Array, dW: Array, s: Array, state: dict[str, Array]) -> list[Block]:
+    """One parameter's arguments to ``_update``: the whole arrays, or, for a large contiguous
+    parameter, blocks of ``BLOCK`` elements, every block using the start of the scratch
+    ``s``, which so stays in the CPU cache instead of being written to memory and read
+    back once per formula line."""
+    arrays = (W, dW, s, *state.values())
+    if W.size < 2 * BLOCK or not all(a.flags.c_contiguous for a in arrays):
+        return [(W, dW, s, state)]
+    W1, dW1, s1 = W.reshape(-1), dW.reshape(-1), s.reshape(-1)
+    state1 = {k: v.reshape(-1) for k, v in state.items()}
+    n = W1.shape[0]
+    return [
+        (W1[a : a + BLOCK], dW1[a : a + BLOCK], s1[: min(BLOCK, n - a)],
+         {k: v[a : a + BLOCK] for k, v in state1.items()})
+        for a in range(0, n, BLOCK)
+    ]
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "momentum": Momentum, "nesterov": Nesterov, "adam": Adam}
