@@ -75,9 +75,9 @@ def test_mini_batch_steps_allocate_nothing_beyond_the_shuffle(optimizer):
 def test_the_check_sees_a_per_step_temporary(monkeypatch):
     # the guard itself: an l2 term written as `dW += l2 * W` allocates a theta-sized array
     # per step, which the measurement must catch.
-    def add_l2_with_temporary(self, l2):
+    def add_l2_with_temporary(self, l2, scale=1.0):
         n = self.n_weights
-        self._dtheta[:n] += l2 * self._theta[:n]
+        self._dtheta[:n] += scale * l2 * self._theta[:n]
         return 0.5 * l2 * float(np.vdot(self._theta[:n], self._theta[:n]))
 
     monkeypatch.setattr(nlayer.Network, "add_l2", add_l2_with_temporary)

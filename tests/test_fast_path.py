@@ -206,3 +206,51 @@ def test_softmax_rows_sum_to_one_and_match_the_plain_formula_for_few_and_many_ou
     np.testing.assert_array_equal(out._row_max[:37, 0], Z.max(axis=1))
     np.testing.assert_allclose(A, _softmax(Z.astype(np.float64)), rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(A.sum(axis=1), 1.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov"])
+def test_folded_update_equals_the_plain_one_to_rounding(optimizer):
+    """fit folds lr into the gradients for these optimizers; the step must not change."""
+    rng = np.random.default_rng(0)
+    W0 = rng.standard_normal(300)
+    grads = [rng.standard_normal(300) for _ in range(4)]
+    plain, folded = nlayer.optimizers.make_optimizer(optimizer, 0.05), nlayer.optimizers.make_optimizer(optimizer, 0.05)
+    assert plain.folds_lr
+    W_plain, W_folded = W0.copy(), W0.copy()
+    plain.bind([W_plain])
+    folded.bind([W_folded])
+    for dW in grads:
+        plain.step([W_plain], [dW])
+        folded.step([W_folded], [0.05 * dW], folded=True)
+    np.testing.assert_allclose(W_folded, W_plain, rtol=1e-14, atol=1e-15)
+
+
+def test_only_optimizers_that_write_the_folded_form_are_folded():
+    class HalfStepSGD(nlayer.SGD):              # a user's own formula: must be used as written
+        def _update(self, W, dW, s, state):
+            np.subtract(W, 0.5 * self.lr * dW, out=W)
+
+    assert not nlayer.Adam(0.01).folds_lr
+    assert not HalfStepSGD(0.1).folds_lr
+    X, y = _data()
+    net = nlayer.Network([5, 3], seed=0)
+    W0 = net.layers[0].W.copy()
+    _, grads = net.loss_and_gradients(X, y)
+    net.fit(X, y, epochs=1, optimizer=HalfStepSGD(0.1))
+    np.testing.assert_allclose(net.layers[0].W, W0 - 0.05 * grads[0][0], rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_gradients_after_fit_are_the_last_batchs_true_gradients(optimizer):
+    """With lr folded in during the epoch, fit still leaves dW, db, dZ and dA unscaled."""
+    X, y = _data()
+    net = nlayer.Network([5, 16, 3], seed=1)
+    reference = net.copy()
+    loss, grads = reference.loss_and_gradients(X, y, l2=1e-2)     # full batch: the one step of the epoch
+    net.fit(X, y, epochs=1, optimizer=optimizer, lr=0.5, l2=1e-2)
+    for (dW, db), layer, ref in zip(grads, net.layers, reference.layers):
+        np.testing.assert_allclose(layer.dW, dW, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(layer.db, db, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(layer.dZ, ref.dZ, rtol=1e-5, atol=1e-8)
+        np.testing.assert_allclose(layer.dA, ref.dA, rtol=1e-5, atol=1e-8)
+    assert net.history.loss[0] == pytest.approx(loss, rel=1e-6)

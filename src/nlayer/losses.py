@@ -27,11 +27,15 @@ Array = np.ndarray
 FEW_OUTPUTS = 32  # up to this many outputs, row maxima come from a transposed copy (see row_max)
 
 
-def delta(A: Array, Y: Array, dZ: Array) -> None:
-    """The fused output gradient, shared by every pair below."""
+def delta(A: Array, Y: Array, dZ: Array, scale: float = 1.0) -> None:
+    """The fused output gradient, shared by every pair below.
+
+    ``scale`` multiplies it (and so every gradient back propagation derives from it):
+    ``fit`` passes SGD's learning rate there, see :meth:`Network.train_step`.
+    """
     m = A.shape[0]
     np.subtract(A, Y, out=dZ)                       # A_L - Y                   (m, k)
-    np.multiply(dZ, 1.0 / m, out=dZ)                # dZ_L = (A_L - Y) / m      (m, k)
+    np.multiply(dZ, scale / m, out=dZ)              # dZ_L = (A_L - Y) / m      (m, k)  (times scale)
 
 
 def row_max(Z: Array, c: Array, ZT: Array) -> None:

@@ -286,26 +286,39 @@ class Network:
             prev.backward_activation()                   # dZ[l-1] = dA[l-1] * g'    step 4
         layers[0].backward_linear(None)                  # dW[1], db[1] (no dA[0])   steps 5-6
 
-    def train_step(self, X: Array, Y: Array, l2: float) -> float:
-        """Forward, loss and backward on a prepared batch; fills every dW, db. Returns J."""
+    def train_step(self, X: Array, Y: Array, l2: float, scale: float = 1.0) -> float:
+        """Forward, loss and backward on a prepared batch; fills every dW, db. Returns J.
+
+        ``scale`` multiplies every gradient (dW, db and the dZ, dA caches) and leaves J
+        alone. ``fit`` folds SGD's step ``W -= lr dW`` into back propagation this way: with
+        ``scale = lr`` the update is ``W -= dW``, one pass over the parameters instead of
+        two, and ``fit`` divides the gradients by lr again at the end of every epoch.
+        """
         A = self.forward(X)
         last = self.layers[-1]
         loss = self.output.loss(last.Z, A, Y, last.dZ)   # J (data part), dZ as scratch
-        delta(A, Y, last.dZ)                             # dZ[L] = (A[L] - Y) / m
+        delta(A, Y, last.dZ, scale)                      # dZ[L] = (A[L] - Y) / m
         self.backward()
         if l2:
-            loss += self.add_l2(l2)
+            loss += self.add_l2(l2, scale)
         return loss
 
-    def add_l2(self, l2: float) -> float:
-        """Add ``l2 W`` to every dW; returns the penalty ``(l2 / 2) sum_l ||W[l]||^2``."""
+    def add_l2(self, l2: float, scale: float = 1.0) -> float:
+        """Add ``l2 W`` (times ``scale``) to every dW; returns ``(l2 / 2) sum_l ||W[l]||^2``."""
         n = self.n_weights
         W, dW = self._theta[:n], self._dtheta[:n]        # every weight, no bias
         if self._l2_W.shape[0] != n:
             self._l2_W = np.empty_like(W)                # allocated once, not per step
-        np.multiply(W, l2, out=self._l2_W)               # l2 W
+        np.multiply(W, scale * l2, out=self._l2_W)       # l2 W
         np.add(dW, self._l2_W, out=dW)                   # dW += l2 W
         return self._l2_penalty(l2)
+
+    def scale_gradients(self, factor: float) -> None:
+        """Multiply every gradient of the last backward pass (dW, db, dZ, dA) by ``factor``."""
+        np.multiply(self._dtheta, factor, out=self._dtheta)
+        for layer in self.layers:
+            np.multiply(layer.dZ, factor, out=layer.dZ)
+            np.multiply(layer.dA, factor, out=layer.dA)
 
     def _l2_penalty(self, l2: float) -> float:
         """``(l2 / 2) sum_l ||W[l]||^2`` from the flat vector (linked: see :meth:`flat`)."""

@@ -74,11 +74,22 @@ class Optimizer:
             s.shape == p.shape and s.dtype == p.dtype for s, p in zip(self._scratch, params)
         )
 
-    def step(self, params: list[Array], grads: list[Array]) -> None:
+    def step(self, params: list[Array], grads: list[Array], folded: bool = False) -> None:
+        """One update of ``params`` in place. ``folded=True``: ``grads`` are already ``lr`` times
+        the gradients (see :attr:`folds_lr`)."""
         self.t += 1
         self._begin_step()
+        update = self._update_folded if folded else self._update
         for W, dW, s, state in self._plan(params, grads):
-            self._update(W, dW, s, state)
+            update(W, dW, s, state)
+
+    @property
+    def folds_lr(self) -> bool:
+        """Whether the update can take ``lr dW`` instead of ``dW`` (SGD, momentum, Nesterov:
+        lr only scales the gradient there), saving a pass over the parameters per step.
+        True only for a class that writes both forms itself, so a subclass that changes
+        ``_update`` alone keeps its own formula."""
+        return "_update_folded" in type(self).__dict__
 
     def _begin_step(self) -> None:
         """Per-step scalars (after ``t`` was incremented), computed once, before the blocks."""
@@ -99,6 +110,10 @@ class Optimizer:
     def _update(self, W: Array, dW: Array, s: Array, state: dict[str, Array]) -> None:  # pragma: no cover
         raise NotImplementedError
 
+    def _update_folded(self, W: Array, dW: Array, s: Array, state: dict[str, Array]) -> None:  # pragma: no cover
+        """``_update`` for ``dW`` that is already ``lr dW`` (written by classes that fold lr)."""
+        raise NotImplementedError
+
     def hyperparameters(self) -> dict[str, float]:
         return {"lr": self.lr}
 
@@ -113,6 +128,9 @@ class SGD(Optimizer):
     def _update(self, W: Array, dW: Array, s: Array, state: dict[str, Array]) -> None:
         np.multiply(dW, self.lr, out=s)              # lr dW
         np.subtract(W, s, out=W)                     # W -= lr dW
+
+    def _update_folded(self, W: Array, dW: Array, s: Array, state: dict[str, Array]) -> None:
+        np.subtract(W, dW, out=W)                    # W -= lr dW      (dW holds lr dW)
 
 
 class Momentum(Optimizer):
@@ -130,6 +148,12 @@ class Momentum(Optimizer):
         np.subtract(v, s, out=v)                     # v = mu v - lr dW
         np.add(W, v, out=W)                          # W += v
 
+    def _update_folded(self, W: Array, dW: Array, s: Array, state: dict[str, Array]) -> None:
+        v = state["velocity"]
+        np.multiply(v, self.momentum, out=v)         # mu v
+        np.subtract(v, dW, out=v)                    # v = mu v - lr dW   (dW holds lr dW)
+        np.add(W, v, out=W)                          # W += v
+
     def hyperparameters(self) -> dict[str, float]:
         return {"lr": self.lr, "momentum": self.momentum}
 
@@ -143,6 +167,14 @@ class Nesterov(Momentum):
         np.multiply(v, self.momentum, out=v)
         np.subtract(v, s, out=v)                     # v = mu v - lr dW
         np.subtract(W, s, out=W)                     # W -= lr dW
+        np.multiply(v, self.momentum, out=s)         # mu v
+        np.add(W, s, out=W)                          # W += mu v    (so W += mu v - lr dW)
+
+    def _update_folded(self, W: Array, dW: Array, s: Array, state: dict[str, Array]) -> None:
+        v = state["velocity"]
+        np.multiply(v, self.momentum, out=v)
+        np.subtract(v, dW, out=v)                    # v = mu v - lr dW   (dW holds lr dW)
+        np.subtract(W, dW, out=W)                    # W -= lr dW
         np.multiply(v, self.momentum, out=s)         # mu v
         np.add(W, s, out=W)                          # W += mu v    (so W += mu v - lr dW)
 

@@ -268,6 +268,7 @@ def _run(
     epochs: int, patience: int | None, min_delta: float, hooks: list[Callback],
 ) -> None:
     net, opt, hist = tr.network, tr.optimizer, tr.history
+    fold = opt.folds_lr             # SGD's lr folded into back propagation (Network.train_step)
     theta, dtheta = net.flat()
     params, grads = [theta], [dtheta]
     batches = _Batches(X, Y, tr.batch_size, tr.shuffle)
@@ -285,14 +286,17 @@ def _run(
         # Overflow is detected below (a non-finite loss or weights) and reported as a
         # DivergenceError, so NumPy's own overflow warnings would only be noise.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            scale = opt.lr if fold else 1.0
             for start, stop, Xb, Yb in batches.epoch(order):
-                loss = net.train_step(Xb, Yb, tr.l2)
+                loss = net.train_step(Xb, Yb, tr.l2, scale)   # gradients times lr when folded
                 if not math.isfinite(loss):
                     _diverged(tr, theta, last_good, epoch, loss)
                 total += loss * (stop - start)
                 if accuracy is not None:
                     accuracy.record(start, stop, Yb)
-                opt.step(params, grads)
+                opt.step(params, grads, fold)
+            if fold:
+                net.scale_gradients(1.0 / scale)       # the last batch's true gradients again
             finite = all_finite(theta)
         if not finite:
             _diverged(tr, theta, last_good, epoch, math.nan)
