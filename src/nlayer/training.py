@@ -268,10 +268,13 @@ def _run(
     epochs: int, patience: int | None, min_delta: float, hooks: list[Callback],
 ) -> None:
     net, opt, hist = tr.network, tr.optimizer, tr.history
-    fold = opt.folds_lr             # SGD's lr folded into back propagation (Network.train_step)
     theta, dtheta = net.flat()
     params, grads = [theta], [dtheta]
     batches = _Batches(X, Y, tr.batch_size, tr.shuffle)
+    # Mini-batches: SGD's lr folded into back propagation (Network.train_step), one pass
+    # fewer per step for one rescale per epoch. Full batch (the lecture's gradient descent,
+    # one step per epoch) runs the equations exactly as written.
+    fold = opt.folds_lr and batches.size < batches.n
     accuracy = _Accuracy(net, Y) if net.is_classifier else None
     last_good = theta.copy()                       # the last finite weights
     best = theta.copy() if patience else None
