@@ -47,9 +47,9 @@ def row_max(Z: Array, c: Array, ZT: Array) -> None:
     """
     if ZT.shape[0]:
         np.copyto(ZT, Z.T)                          # Z^T                       (k, m)
-        np.max(ZT, axis=0, out=c[:, 0])             # c = max_k Z               (m,)
+        np.maximum.reduce(ZT, axis=0, out=c[:, 0])  # c = max_k Z               (m,)
     else:
-        np.max(Z, axis=1, keepdims=True, out=c)     # c = max_k Z               (m, 1)
+        np.maximum.reduce(Z, axis=1, keepdims=True, out=c)   # c = max_k Z     (m, 1)
 
 
 class Output:
@@ -114,8 +114,10 @@ class SoftmaxCrossEntropy(Output):
         m = Z.shape[0]
         c, s = self._row_max[:m], self._row_sum[:m]
         # -sum_k Y_k log A_k = logsumexp(Z) - sum_k Y_k Z_k,  logsumexp(Z) = c + log s
-        lse = float(np.sum(c)) + float(np.sum(np.log(s, out=scratch[:, :1])))
-        return (lse - float(np.vdot(Y, Z))) / m
+        lse = scratch[:, :1]
+        np.log(s, out=lse)
+        np.add(lse, c, out=lse)                     # logsumexp(Z)              (m, 1)
+        return (float(np.add.reduce(lse, axis=None)) - float(np.vdot(Y, Z))) / m
 
     def targets(self, y: np.ndarray, k: int, dtype: np.dtype) -> Array:
         if y.ndim == 1:

@@ -371,8 +371,8 @@ class _Batches:
             idx = order[start : start + size]
             if idx.shape[0] < size:                              # the last, smaller batch
                 Xb, Yb = self.Xbuf[: idx.shape[0]], self.Ybuf[: idx.shape[0]]
-            np.take(X, idx, axis=0, out=Xb, mode="clip")         # X_batch = X[idx]
-            np.take(Y, idx, axis=0, out=Yb, mode="clip")         # Y_batch = Y[idx]
+            X.take(idx, axis=0, out=Xb, mode="clip")             # X_batch = X[idx]
+            Y.take(idx, axis=0, out=Yb, mode="clip")             # Y_batch = Y[idx]
             yield start, start + idx.shape[0], Xb, Yb
 
 
@@ -396,7 +396,7 @@ class _Accuracy:
 
     def record(self, start: int, stop: int, Yb: Array) -> None:
         if self.softmax:
-            np.argmax(self.A_L.A, axis=1, out=self.predicted[start:stop])
+            self.A_L.A.argmax(axis=1, out=self.predicted[start:stop])
         else:
             self.correct += self.output.count_correct(self.A_L.A, Yb) or 0
 
