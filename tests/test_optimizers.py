@@ -115,3 +115,16 @@ def test_unknown_optimizer_lists_the_valid_ones():
 def test_momentum_outside_zero_one_is_refused(kwargs):
     with pytest.raises(ConfigError, match="momentum"):
         Momentum(0.1, **kwargs)
+
+
+def test_a_step_uses_the_arrays_passed_now_not_those_of_earlier_steps():
+    """Optimizers plan their blocks once; new parameter or state arrays must still be used."""
+    opt = Momentum(0.1, momentum=0.5)
+    W1, W2 = np.zeros(3), np.zeros(3)
+    opt.bind([W1])
+    opt.step([W1], [np.ones(3)])
+    opt.step([W2], [np.ones(3)])                    # another parameter array of the same shape
+    np.testing.assert_allclose(W2, -0.15)           # v = 0.5 (-0.1) - 0.1
+    opt.state["velocity"][0] = np.zeros(3)          # state replaced by the user
+    opt.step([W2], [np.ones(3)])
+    np.testing.assert_allclose(W2, -0.25)

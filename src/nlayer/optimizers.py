@@ -59,7 +59,8 @@ class Optimizer:
         self.lr = _positive("lr", lr)
         self.state: dict[str, list[Array]] = {}
         self._scratch: list[Array] = []
-        self._plan_key: list[Array] = []
+        self._plan_arrays: tuple[Array, ...] = ()
+        self._plan_ids: tuple[int, ...] = ()
         self._plan_blocks: list[Block] = []
         self.t = 0
 
@@ -98,13 +99,14 @@ class Optimizer:
         """The blocks ``_update`` runs on, made once and reused for as long as the same
         arrays are passed (a training loop passes the same ones every step), so a step
         costs no Python beyond one call per block."""
-        key = [*params, *grads, *self._scratch, *(a for arrays in self.state.values() for a in arrays)]
-        if len(key) != len(self._plan_key) or any(a is not b for a, b in zip(key, self._plan_key)):
+        arrays = (*params, *grads, *self._scratch, *[a for state in self.state.values() for a in state])
+        ids = tuple(map(id, arrays))                 # the arrays are held below, so ids are not reused
+        if ids != self._plan_ids:
             self._plan_blocks = [
                 block for i, (W, dW) in enumerate(zip(params, grads))
                 for block in _blocks(W, dW, self._scratch[i], {k: self.state[k][i] for k in self.state_names})
             ]
-            self._plan_key = key
+            self._plan_arrays, self._plan_ids = arrays, ids
         return self._plan_blocks
 
     def _update(self, W: Array, dW: Array, s: Array, state: dict[str, Array]) -> None:  # pragma: no cover
