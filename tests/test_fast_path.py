@@ -208,21 +208,23 @@ def test_softmax_rows_sum_to_one_and_match_the_plain_formula_for_few_and_many_ou
     np.testing.assert_allclose(A.sum(axis=1), 1.0, rtol=1e-6)
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov"])
-def test_folded_update_equals_the_plain_one_to_rounding(optimizer):
-    """fit folds lr into the gradients for these optimizers; the step must not change."""
+@pytest.mark.parametrize(("optimizer", "scale"), [("sgd", 0.05), ("momentum", 0.05), ("nesterov", 0.05), ("adam", 0.1)])
+def test_folded_update_equals_the_plain_one_to_rounding(optimizer, scale):
+    """fit folds a factor into the gradients (lr, or Adam's 1 - beta1); the step must not change."""
     rng = np.random.default_rng(0)
     W0 = rng.standard_normal(300)
     grads = [rng.standard_normal(300) for _ in range(4)]
     plain, folded = nlayer.optimizers.make_optimizer(optimizer, 0.05), nlayer.optimizers.make_optimizer(optimizer, 0.05)
-    assert plain.folds_lr
+    assert plain.fold_scale() == pytest.approx(scale)
     W_plain, W_folded = W0.copy(), W0.copy()
     plain.bind([W_plain])
     folded.bind([W_folded])
     for dW in grads:
         plain.step([W_plain], [dW])
-        folded.step([W_folded], [0.05 * dW], folded=True)
-    np.testing.assert_allclose(W_folded, W_plain, rtol=1e-14, atol=1e-15)
+        folded.step([W_folded], [plain.fold_scale() * dW], folded=True)
+    np.testing.assert_allclose(W_folded, W_plain, rtol=1e-13, atol=1e-15)
+    for name in plain.state_names:
+        np.testing.assert_allclose(folded.state[name][0], plain.state[name][0], rtol=1e-13, atol=1e-15)
 
 
 def test_only_optimizers_that_write_the_folded_form_are_folded():
@@ -230,8 +232,7 @@ def test_only_optimizers_that_write_the_folded_form_are_folded():
         def _update(self, W, dW, s, state):
             np.subtract(W, 0.5 * self.lr * dW, out=W)
 
-    assert not nlayer.Adam(0.01).folds_lr
-    assert not HalfStepSGD(0.1).folds_lr
+    assert HalfStepSGD(0.1).fold_scale() is None
     X, y = _data()
     net = nlayer.Network([5, 3], seed=0)
     W0 = net.layers[0].W.copy()
@@ -242,7 +243,7 @@ def test_only_optimizers_that_write_the_folded_form_are_folded():
 
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
 def test_gradients_after_fit_are_the_last_batchs_true_gradients(optimizer):
-    """With lr folded in during the epoch, fit still leaves dW, db, dZ and dA unscaled."""
+    """With a factor folded in during the epoch, fit still leaves dW, db, dZ and dA unscaled."""
     X, y = _data()                                   # 100 rows, batches of 32: the last has rows 96-99
     net = nlayer.Network([5, 16, 3], seed=1)
     before_last = net.copy()                         # the same three steps, then the last batch's gradients

@@ -76,21 +76,25 @@ class Optimizer:
         )
 
     def step(self, params: list[Array], grads: list[Array], folded: bool = False) -> None:
-        """One update of ``params`` in place. ``folded=True``: ``grads`` are already ``lr`` times
-        the gradients (see :attr:`folds_lr`)."""
+        """One update of ``params`` in place. ``folded=True``: ``grads`` are already
+        :meth:`fold_scale` times the gradients."""
         self.t += 1
         self._begin_step()
         update = self._update_folded if folded else self._update
         for W, dW, s, state in self._plan(params, grads):
             update(W, dW, s, state)
 
-    @property
-    def folds_lr(self) -> bool:
-        """Whether the update can take ``lr dW`` instead of ``dW`` (SGD, momentum, Nesterov:
-        lr only scales the gradient there), saving a pass over the parameters per step.
-        True only for a class that writes both forms itself, so a subclass that changes
-        ``_update`` alone keeps its own formula."""
-        return "_update_folded" in type(self).__dict__
+    def fold_scale(self) -> float | None:
+        """The factor ``c`` this optimizer can take its gradients multiplied by (``c dW``
+        instead of ``dW``), saving a pass over the parameters per step: ``fit`` folds it
+        into back propagation (``Network.train_step``). SGD, momentum and Nesterov use
+        ``c = lr`` (lr only scales the gradient there), Adam ``c = 1 - beta1`` (the weight of
+        the gradient in its first moment). None for a class that does not write the folded
+        form itself, so a subclass that changes ``_update`` alone keeps its own formula."""
+        return self._scale() if "_update_folded" in type(self).__dict__ else None
+
+    def _scale(self) -> float:
+        return self.lr
 
     def _begin_step(self) -> None:
         """Per-step scalars (after ``t`` was incremented), computed once, before the blocks."""
@@ -113,7 +117,7 @@ class Optimizer:
         raise NotImplementedError
 
     def _update_folded(self, W: Array, dW: Array, s: Array, state: dict[str, Array]) -> None:  # pragma: no cover
-        """``_update`` for ``dW`` that is already ``lr dW`` (written by classes that fold lr)."""
+        """``_update`` for ``dW`` that is already ``fold_scale() dW`` (classes that fold write it)."""
         raise NotImplementedError
 
     def hyperparameters(self) -> dict[str, float]:
@@ -214,6 +218,23 @@ class Adam(Optimizer):
         np.multiply(s, self._step_size, out=s)
         np.subtract(W, s, out=W)                     # W -= lr_t m / (sqrt(v) + eps_t)
                                                      #    = lr m_hat / (sqrt(v_hat) + eps)
+
+    def _scale(self) -> float:
+        return 1.0 - self.beta1
+
+    def _update_folded(self, W: Array, dW: Array, s: Array, state: dict[str, Array]) -> None:
+        m, v = state["m"], state["v"]                # dW holds (1 - b1) dW
+        np.multiply(m, self.beta1, out=m)
+        np.add(m, dW, out=m)                         # m = b1 m + (1 - b1) dW
+        np.multiply(dW, dW, out=s)
+        np.multiply(s, (1.0 - self.beta2) / (1.0 - self.beta1) ** 2, out=s)
+        np.multiply(v, self.beta2, out=v)
+        np.add(v, s, out=v)                          # v = b2 v + (1 - b2) dW^2
+        np.sqrt(v, out=s)
+        np.add(s, self._eps_t, out=s)
+        np.divide(m, s, out=s)
+        np.multiply(s, self._step_size, out=s)
+        np.subtract(W, s, out=W)                     # W -= lr_t m / (sqrt(v) + eps_t)
 
     def hyperparameters(self) -> dict[str, float]:
         return {"lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}

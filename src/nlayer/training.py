@@ -271,10 +271,11 @@ def _run(
     theta, dtheta = net.flat()
     params, grads = [theta], [dtheta]
     batches = _Batches(X, Y, tr.batch_size, tr.shuffle)
-    # Mini-batches: SGD's lr folded into back propagation (Network.train_step), one pass
-    # fewer per step for one rescale per epoch. Full batch (the lecture's gradient descent,
-    # one step per epoch) runs the equations exactly as written.
-    fold = opt.folds_lr and batches.size < batches.n
+    # Mini-batches: the optimizer's gradient factor (SGD's lr, Adam's 1 - beta1) folded into
+    # back propagation (Network.train_step), one pass fewer per step for one rescale per
+    # epoch. Full batch (the lecture's gradient descent, one step per epoch) runs the
+    # equations exactly as written.
+    fold = batches.size < batches.n and opt.fold_scale() is not None
     accuracy = _Accuracy(net, Y) if net.is_classifier else None
     last_good = theta.copy()                       # the last finite weights
     best = theta.copy() if patience else None
@@ -289,9 +290,9 @@ def _run(
         # Overflow is detected below (a non-finite loss or weights) and reported as a
         # DivergenceError, so NumPy's own overflow warnings would only be noise.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            scale = opt.lr if fold else 1.0
+            scale = (opt.fold_scale() if fold else None) or 1.0
             for start, stop, Xb, Yb in batches.epoch(order):
-                loss = net.train_step(Xb, Yb, tr.l2, scale)   # gradients times lr when folded
+                loss = net.train_step(Xb, Yb, tr.l2, scale)   # gradients times scale
                 if not math.isfinite(loss):
                     _diverged(tr, theta, last_good, epoch, loss)
                 total += loss * (stop - start)
