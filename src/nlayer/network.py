@@ -318,6 +318,7 @@ class Network:
         np.multiply(self._dtheta, factor, out=self._dtheta)
         for layer in self.layers:
             np.multiply(layer.dZ, factor, out=layer.dZ)
+        for layer in self.layers[:-1]:                   # the output layer's dA is never written
             np.multiply(layer.dA, factor, out=layer.dA)
 
     def _l2_penalty(self, l2: float) -> float:
