@@ -31,7 +31,7 @@ def delta(A: Array, Y: Array, dZ: Array, scale: float = 1.0) -> None:
     """The fused output gradient, shared by every pair below.
 
     ``scale`` multiplies it (and so every gradient back propagation derives from it):
-    ``fit`` passes SGD's learning rate there, see :meth:`Network.train_step`.
+    ``fit`` passes the optimizer's factor there (SGD's lr), see :meth:`Network.train_step`.
     """
     m = A.shape[0]
     np.subtract(A, Y, out=dZ)                       # A_L - Y                   (m, k)

@@ -292,7 +292,8 @@ class Network:
         ``scale`` multiplies every gradient (dW, db and the dZ, dA caches) and leaves J
         alone. ``fit`` folds SGD's step ``W -= lr dW`` into back propagation this way: with
         ``scale = lr`` the update is ``W -= dW``, one pass over the parameters instead of
-        two, and ``fit`` divides the gradients by lr again at the end of every epoch.
+        two (``Optimizer.fold_scale`` gives each optimizer's factor), and ``fit`` divides
+        the gradients by it again at the end of every epoch (:meth:`scale_gradients`).
         """
         A = self.forward(X)
         last = self.layers[-1]
