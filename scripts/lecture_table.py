@@ -36,7 +36,7 @@ ROWS: list[tuple[str, str, str, str]] = [
     ("steps 1-4 for each layer, from L down", "network.py", "Network.backward", "# dW[l], db[l], dA[l-1]"),
     ("steps 5-6, no `dA0`", "network.py", "Network.backward", "# dW[1], db[1] (no dA[0])"),
     ("L2: `dW += l2 W`", "network.py", "Network.add_l2", "# dW += l2 W"),
-    ("gradient descent: `W -= lr dW`", "optimizers.py", "SGD._update", "# W -= lr dW"),
+    ("gradient descent: `W -= lr dW`", "optimizers.py", "SGD._update_folded", "# W -= lr dW"),
 ]
 
 

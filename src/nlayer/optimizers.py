@@ -133,7 +133,7 @@ class SGD(Optimizer):
 
     def _update(self, W: Array, dW: Array, s: Array, state: dict[str, Array]) -> None:
         np.multiply(dW, self.lr, out=s)              # lr dW
-        np.subtract(W, s, out=W)                     # W -= lr dW
+        self._update_folded(W, s, s, state)          # the step on lr dW, below
 
     def _update_folded(self, W: Array, dW: Array, s: Array, state: dict[str, Array]) -> None:
         np.subtract(W, dW, out=W)                    # W -= lr dW      (dW holds lr dW)
@@ -148,11 +148,8 @@ class Momentum(Optimizer):
         self.momentum = _fraction("momentum", momentum)
 
     def _update(self, W: Array, dW: Array, s: Array, state: dict[str, Array]) -> None:
-        v = state["velocity"]
         np.multiply(dW, self.lr, out=s)              # lr dW
-        np.multiply(v, self.momentum, out=v)         # mu v
-        np.subtract(v, s, out=v)                     # v = mu v - lr dW
-        np.add(W, v, out=W)                          # W += v
+        self._update_folded(W, s, s, state)          # the step on lr dW (Nesterov's too)
 
     def _update_folded(self, W: Array, dW: Array, s: Array, state: dict[str, Array]) -> None:
         v = state["velocity"]
@@ -167,19 +164,10 @@ class Momentum(Optimizer):
 class Nesterov(Momentum):
     name = "nesterov"
 
-    def _update(self, W: Array, dW: Array, s: Array, state: dict[str, Array]) -> None:
-        v = state["velocity"]
-        np.multiply(dW, self.lr, out=s)              # lr dW
-        np.multiply(v, self.momentum, out=v)
-        np.subtract(v, s, out=v)                     # v = mu v - lr dW
-        np.subtract(W, s, out=W)                     # W -= lr dW
-        np.multiply(v, self.momentum, out=s)         # mu v
-        np.add(W, s, out=W)                          # W += mu v    (so W += mu v - lr dW)
-
     def _update_folded(self, W: Array, dW: Array, s: Array, state: dict[str, Array]) -> None:
-        v = state["velocity"]
+        v = state["velocity"]                        # dW holds lr dW; s may be dW (read before it is written)
         np.multiply(v, self.momentum, out=v)
-        np.subtract(v, dW, out=v)                    # v = mu v - lr dW   (dW holds lr dW)
+        np.subtract(v, dW, out=v)                    # v = mu v - lr dW
         np.subtract(W, dW, out=W)                    # W -= lr dW
         np.multiply(v, self.momentum, out=s)         # mu v
         np.add(W, s, out=W)                          # W += mu v    (so W += mu v - lr dW)
@@ -212,12 +200,7 @@ class Adam(Optimizer):
         np.multiply(dW, dW, out=s)
         np.multiply(s, 1.0 - b2, out=s)
         np.add(v, s, out=v)                          # v = b2 v + (1 - b2) dW^2
-        np.sqrt(v, out=s)
-        np.add(s, self._eps_t, out=s)                # sqrt(v) + eps_t
-        np.divide(m, s, out=s)
-        np.multiply(s, self._step_size, out=s)
-        np.subtract(W, s, out=W)                     # W -= lr_t m / (sqrt(v) + eps_t)
-                                                     #    = lr m_hat / (sqrt(v_hat) + eps)
+        self._step(W, m, v, s)
 
     def _scale(self) -> float:
         return 1.0 - self.beta1
@@ -230,11 +213,16 @@ class Adam(Optimizer):
         np.multiply(s, (1.0 - self.beta2) / (1.0 - self.beta1) ** 2, out=s)
         np.multiply(v, self.beta2, out=v)
         np.add(v, s, out=v)                          # v = b2 v + (1 - b2) dW^2
+        self._step(W, m, v, s)
+
+    def _step(self, W: Array, m: Array, v: Array, s: Array) -> None:
+        """The step from the moments, shared by both forms; ``s`` is scratch."""
         np.sqrt(v, out=s)
-        np.add(s, self._eps_t, out=s)
+        np.add(s, self._eps_t, out=s)                # sqrt(v) + eps_t
         np.divide(m, s, out=s)
         np.multiply(s, self._step_size, out=s)
         np.subtract(W, s, out=W)                     # W -= lr_t m / (sqrt(v) + eps_t)
+                                                     #    = lr m_hat / (sqrt(v_hat) + eps)
 
     def hyperparameters(self) -> dict[str, float]:
         return {"lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}

@@ -275,7 +275,7 @@ def _run(
     # back propagation (Network.train_step), one pass fewer per step for one rescale per
     # epoch. Full batch (the lecture's gradient descent, one step per epoch) runs the
     # equations exactly as written.
-    fold = batches.size < batches.n and opt.fold_scale() is not None
+    mini_batches = batches.size < batches.n
     accuracy = _Accuracy(net, Y) if net.is_classifier else None
     last_good = theta.copy()                       # the last finite weights
     best = theta.copy() if patience else None
@@ -290,16 +290,16 @@ def _run(
         # Overflow is detected below (a non-finite loss or weights) and reported as a
         # DivergenceError, so NumPy's own overflow warnings would only be noise.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            scale = (opt.fold_scale() if fold else None) or 1.0
+            scale = opt.fold_scale() if mini_batches else None   # this epoch's factor; None: unfolded
             for start, stop, Xb, Yb in batches.epoch(order):
-                loss = net.train_step(Xb, Yb, tr.l2, scale)   # gradients times scale
+                loss = net.train_step(Xb, Yb, tr.l2, scale or 1.0)   # gradients times scale
                 if not math.isfinite(loss):
                     _diverged(tr, theta, last_good, epoch, loss)
                 total += loss * (stop - start)
                 if accuracy is not None:
                     accuracy.record(start, stop, Yb)
-                opt.step(params, grads, fold)
-            if fold:
+                opt.step(params, grads, folded=scale is not None)
+            if scale is not None:
                 net.scale_gradients(1.0 / scale)       # the last batch's true gradients again
             finite = all_finite(theta)
         if not finite:
