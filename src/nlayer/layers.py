@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _blas
 from .activations import Activation
 
 Array = np.ndarray
@@ -41,6 +42,9 @@ class Dense:
         self.dW = np.zeros_like(W) if dW is None else dW
         self.db = np.zeros_like(b) if db is None else db
         self.A_prev: Array = np.empty((0, W.shape[0]), dtype=W.dtype)
+        self._step_key: tuple[float, ...] = ()           # the fused SGD step's planned products
+        self._step: tuple[_blas.Product, ...] = ()
+        self._step_arrays: tuple[Array, ...] = ()
         self._allocate(0)
 
     @property
@@ -95,12 +99,42 @@ class Dense:
         self.activation.backward(self.dA, self.Z, self.A, self.dZ, self.mask)
         return self.dZ
 
-    def backward_linear(self, dA_prev: Array | None) -> None:
-        """``dW, db`` and, unless ``dA_prev`` is None (first layer), ``dA_prev`` from ``dZ``."""
+    def backward_linear(self, dA_prev: Array | None, decay: float | None = None) -> None:
+        """``dW, db`` and, unless ``dA_prev`` is None (first layer), ``dA_prev`` from ``dZ``.
+
+        With ``decay`` (``fit``'s fused SGD step, ``dZ`` holding ``lr dZ``): the step itself,
+        ``W = decay W - A_prev^T dZ`` and ``b -= 1^T dZ``, in place of ``dW, db`` (not written).
+        """
+        if decay is not None:
+            self._descend(dA_prev, decay)
+            return
         np.matmul(self.A_prev.T, self.dZ, out=self.dW)   # dW = A_prev^T dZ     (n_in, m) @ (m, n_out)
         np.matmul(self.ones, self.dZ, out=self.db)       # db = 1^T dZ = sum_i dZ   (n_out,)
         if dA_prev is not None:
             np.matmul(self.dZ, self.W.T, out=dA_prev)    # dA_prev = dZ W^T     (m, n_out) @ (n_out, n_in)
+
+    def _descend(self, dA_prev: Array | None, decay: float) -> None:
+        """SGD's step ``W -= lr (dW + l2 W)``, ``b -= lr db`` inside the products (``dZ`` holds
+        ``lr dZ``, ``decay = 1 - lr l2``): one BLAS call adds ``-A_prev^T dZ`` straight into W,
+        where the plain path writes dW and then reads dW and W again (see ``_blas``)."""
+        if dA_prev is not None:
+            np.matmul(self.dZ, self.W.T, out=dA_prev)    # dA_prev = dZ W^T     with W before the step
+        arrays = (self.A_prev, self.dZ, self.W, self.b)
+        key = (*map(id, arrays), decay)
+        if key != self._step_key:                        # new arrays (a batch size, a layer) or lr
+            self._step = self._plan_step(decay)
+            self._step_key, self._step_arrays = key, arrays   # held, so their ids are not reused
+        for product in self._step:
+            product()                                    # W = decay W - A_prev^T dZ;  b -= 1^T dZ
+
+    def _plan_step(self, decay: float) -> tuple[_blas.Product, ...]:
+        plan = _blas.plan
+        if plan is None:
+            raise RuntimeError("the fused SGD step needs nlayer._blas.plan (NumPy's bundled OpenBLAS)")
+        return (
+            plan(-1.0, self.A_prev.T, self.dZ, decay, self.W),               # W = decay W - A_prev^T dZ
+            plan(-1.0, self.ones[None, :], self.dZ, 1.0, self.b[None, :]),   # b = b - 1^T dZ
+        )
 
     def __repr__(self) -> str:
         g = self.activation.name if self.activation is not None else "output"

@@ -277,16 +277,20 @@ class Network:
         self.output.forward(last.linear(A), last.A)      # A[L] = output(Z[L])    (m, n_L)
         return last.A
 
-    def backward(self) -> None:
-        """Back propagation, steps 1-6 of the lecture for L layers. Needs dZ[L] in place."""
+    def backward(self, decay: float | None = None) -> None:
+        """Back propagation, steps 1-6 of the lecture for L layers. Needs dZ[L] in place.
+
+        ``decay`` (fused SGD, see :meth:`train_step`): every layer takes its step instead of
+        writing dW, db (``Dense.backward_linear``).
+        """
         layers = self.layers
         for l in range(len(layers) - 1, 0, -1):
             prev = layers[l - 1]
-            layers[l].backward_linear(prev.dA)           # dW[l], db[l], dA[l-1]     steps 1-3
+            layers[l].backward_linear(prev.dA, decay)    # dW[l], db[l], dA[l-1]     steps 1-3
             prev.backward_activation()                   # dZ[l-1] = dA[l-1] * g'    step 4
-        layers[0].backward_linear(None)                  # dW[1], db[1] (no dA[0])   steps 5-6
+        layers[0].backward_linear(None, decay)           # dW[1], db[1] (no dA[0])   steps 5-6
 
-    def train_step(self, X: Array, Y: Array, l2: float, scale: float = 1.0) -> float:
+    def train_step(self, X: Array, Y: Array, l2: float, scale: float = 1.0, descend: bool = False) -> float:
         """Forward, loss and backward on a prepared batch; fills every dW, db. Returns J.
 
         ``scale`` multiplies every gradient (dW, db and the dZ, dA caches) and leaves J
@@ -294,11 +298,19 @@ class Network:
         ``scale = lr`` the update is ``W -= dW``, one pass over the parameters instead of
         two (``Optimizer.fold_scale`` gives each optimizer's factor), and ``fit`` divides
         the gradients by it again at the end of every epoch (:meth:`scale_gradients`).
+
+        ``descend=True`` goes one further (``fit``'s mini-batch SGD, where ``_blas.plan`` is
+        found): the SGD step ``W -= scale (dW + l2 W)``, ``b -= scale db`` is taken inside the
+        products of back propagation, and dW, db are not written. J is the loss before it.
         """
         A = self.forward(X)
         last = self.layers[-1]
         loss = self.output.loss(last.Z, A, Y, last.dZ)   # J (data part), dZ as scratch
         delta(A, Y, last.dZ, scale)                      # dZ[L] = (A[L] - Y) / m
+        if descend:
+            loss += self._l2_penalty(l2) if l2 else 0.0  # J at the weights before the step
+            self.backward(decay=1.0 - scale * l2)        # W = (1 - lr l2) W - lr dW
+            return loss
         self.backward()
         if l2:
             loss += self.add_l2(l2, scale)

@@ -25,9 +25,10 @@ from typing import Any
 
 import numpy as np
 
+from . import _blas
 from .errors import ConfigError, DataError, DivergenceError
 from .network import Network, _check_l2, _check_lengths, all_finite, as_generator
-from .optimizers import Optimizer, _positive, make_optimizer
+from .optimizers import SGD, Optimizer, _positive, make_optimizer
 from .schedules import Schedule, make_schedule
 
 Array = np.ndarray
@@ -276,6 +277,10 @@ def _run(
     # epoch. Full batch (the lecture's gradient descent, one step per epoch) runs the
     # equations exactly as written.
     mini_batches = batches.size < batches.n
+    # Plain mini-batch SGD goes further where NumPy's BLAS can be called with beta = 1
+    # (nlayer._blas): the step itself is taken inside back propagation's products. The
+    # epoch's last step stays unfused, so dW, db hold that batch's gradients afterwards.
+    fused = mini_batches and type(opt) is SGD and _blas.plan is not None
     accuracy = _Accuracy(net, Y) if net.is_classifier else None
     last_good = theta.copy()                       # the last finite weights
     best = theta.copy() if patience else None
@@ -292,13 +297,17 @@ def _run(
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             scale = opt.fold_scale() if mini_batches else None   # this epoch's factor; None: unfolded
             for start, stop, Xb, Yb in batches.epoch(order):
-                loss = net.train_step(Xb, Yb, tr.l2, scale or 1.0)   # gradients times scale
+                descend = fused and stop < batches.n
+                loss = net.train_step(Xb, Yb, tr.l2, scale or 1.0, descend)   # gradients times scale
                 if not math.isfinite(loss):
                     _diverged(tr, theta, last_good, epoch, loss)
                 total += loss * (stop - start)
                 if accuracy is not None:
                     accuracy.record(start, stop, Yb)
-                opt.step(params, grads, folded=scale is not None)
+                if descend:
+                    opt.t += 1                         # the step was taken inside back propagation
+                else:
+                    opt.step(params, grads, folded=scale is not None)
             if scale is not None:
                 net.scale_gradients(1.0 / scale)       # the last batch's true gradients again
             finite = all_finite(theta)

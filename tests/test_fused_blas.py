@@ -1,0 +1,164 @@
+"""The fused SGD step: ``W = (1 - lr l2) W - A_prev^T (lr dZ)`` as one BLAS call.
+
+``nlayer._blas.plan`` calls ``?gemm`` with ``beta != 0`` in the OpenBLAS NumPy bundles, through
+ctypes. These tests check the product against ``np.matmul``, that bad arguments are refused
+before any pointer reaches C, and that ``fit`` trains the same with and without it.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import nlayer
+from nlayer import _blas
+
+needs_blas = pytest.mark.skipif(_blas.plan is None, reason="NumPy's bundled OpenBLAS not found (NumPy alone is used)")
+
+
+def _data(n: int = 100, d: int = 5, k: int = 3, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, k, n)
+    X = rng.standard_normal((n, d)) + rng.standard_normal((k, d))[y]
+    return X.astype(np.float32), y
+
+
+def test_numpys_wheel_openblas_is_found_where_numpy_bundles_it():
+    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]   # type: ignore[index]
+    if not (sys.platform.startswith("linux") and blas.get("name") == "scipy-openblas"):
+        pytest.skip(f"NumPy's BLAS here is {blas.get('name')!r} on {sys.platform}: the fused step is not expected")
+    assert _blas.plan is not None
+
+
+@needs_blas
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+@pytest.mark.parametrize(("M", "K", "N"), [(7, 5, 3), (1, 9, 4), (6, 1, 1), (128, 64, 10), (3, 0, 2)])
+def test_planned_product_computes_alpha_A_B_plus_beta_C(dtype, trans_a, trans_b, M, K, N):
+    rng = np.random.default_rng(M * 100 + K * 10 + N)
+    A = rng.standard_normal((K, M)).T if trans_a else rng.standard_normal((M, K))
+    B = rng.standard_normal((N, K)).T if trans_b else rng.standard_normal((K, N))
+    A, B = A.astype(dtype), B.astype(dtype)       # astype keeps the layout: .T stays F-contiguous
+    C = rng.standard_normal((M, N)).astype(dtype)
+    expected = 0.75 * C.astype(np.float64) - 1.5 * (A.astype(np.float64) @ B.astype(np.float64))
+    product = _blas.plan(-1.5, A, B, 0.75, C)
+    product()
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(C, expected, rtol=tol, atol=tol)
+    product()                                     # a plan runs again on the arrays' current values
+    np.testing.assert_allclose(C, 0.75 * expected - 1.5 * (A.astype(np.float64) @ B), rtol=tol * 10, atol=tol * 10)
+
+
+@needs_blas
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [
+        (lambda: (np.ones((3, 4), np.float32), np.ones((3, 4), np.float32), np.zeros((3, 4), np.float32)), "shapes"),
+        (lambda: (np.ones((3, 4), np.float32), np.ones((4, 2), np.float64), np.zeros((3, 2), np.float32)), "float32"),
+        (lambda: (np.ones((3, 4), np.int64), np.ones((4, 2), np.int64), np.zeros((3, 2), np.int64)), "output"),
+        (lambda: (np.ones((3, 8), np.float32)[:, ::2], np.ones((4, 2), np.float32), np.zeros((3, 2), np.float32)),
+         "contiguous"),
+        (lambda: (np.ones((3, 4), np.float32), np.ones((4, 2), np.float32), np.zeros((2, 3), np.float32).T), "output"),
+        (lambda: (np.ones(4, np.float32), np.ones((4, 2), np.float32), np.zeros((1, 2), np.float32)), "2-D"),
+    ],
+    ids=["shapes", "mixed-dtypes", "integers", "strided-input", "transposed-output", "1-D-input"],
+)
+def test_planned_product_refuses_bad_arguments_before_calling_blas(make, problem):
+    A, B, C = make()
+    with pytest.raises(ValueError, match=problem):
+        _blas.plan(1.0, A, B, 0.0, C)
+
+
+@needs_blas
+def test_planned_product_refuses_a_read_only_or_overlapping_output():
+    A, B = np.ones((4, 4), np.float32), np.ones((4, 4), np.float32)
+    frozen = np.zeros((4, 4), np.float32)
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="writeable"):
+        _blas.plan(1.0, A, B, 0.0, frozen)
+    with pytest.raises(ValueError, match="overlap"):
+        _blas.plan(1.0, A, B, 1.0, A)             # C = A B + C with C = A: BLAS would read what it writes
+
+
+@needs_blas
+def test_planned_product_keeps_its_arrays_alive():
+    rng = np.random.default_rng(0)
+    A, B = rng.standard_normal((5, 4)).astype(np.float32), rng.standard_normal((4, 3)).astype(np.float32)
+    expected = A @ B
+    product = _blas.plan(1.0, A, B, 0.0, np.zeros((5, 3), np.float32))
+    del A, B
+    gc.collect()
+    for _ in range(3):                            # fresh arrays of the same size reuse freed memory, if any
+        np.full((5, 4), np.nan, np.float32), np.full((4, 3), np.nan, np.float32)
+    product()
+    np.testing.assert_allclose(product.arrays[2], expected, rtol=1e-6)
+
+
+def test_switched_off_by_the_environment():
+    code = "import nlayer._blas as b; print(b.plan is None)"
+    for value, off in (("0", "True"), ("1", str(_blas.plan is None))):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             env={**os.environ, "NLAYER_FUSED_BLAS": value}).stdout.strip()
+        assert out == off
+
+
+@needs_blas
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fused_sgd_trains_like_the_unfused_step(dtype, monkeypatch):
+    """L2 (decay in beta), a last batch of 4 rows (a second plan) and a schedule (lr changes)."""
+    X, y = _data()
+    options = {"epochs": 12, "batch_size": 32, "optimizer": "sgd", "lr": 0.2, "l2": 1e-2,
+               "schedule": nlayer.schedules.StepDecay(step_size=4, gamma=0.5), "seed": 3}
+    fused = nlayer.Network([5, 16, 8, 3], seed=1, dtype=dtype)
+    plain = nlayer.Network([5, 16, 8, 3], seed=1, dtype=dtype)
+    h_fused = fused.fit(X, y, **options)
+    monkeypatch.setattr(_blas, "plan", None)
+    h_plain = plain.fit(X, y, **options)
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(fused.flat()[0], plain.flat()[0], rtol=tol, atol=tol)
+    np.testing.assert_allclose(h_fused.loss, h_plain.loss, rtol=tol)
+    np.testing.assert_allclose(fused.flat()[1], plain.flat()[1], rtol=1e-4, atol=tol)   # the last batch's gradients
+
+
+class _Spy:
+    def __init__(self, plan):
+        self.plan, self.calls = plan, 0
+
+    def __call__(self, *args):
+        self.calls += 1
+        return self.plan(*args)
+
+
+@needs_blas
+@pytest.mark.parametrize(
+    ("optimizer", "batch_size", "fused"),
+    [("sgd", 32, True), ("momentum", 32, False), ("adam", 32, False), ("sgd", None, False), ("own", 32, False)],
+)
+def test_only_plain_mini_batch_sgd_takes_the_fused_step(optimizer, batch_size, fused, monkeypatch):
+    class OwnSGD(nlayer.SGD):                      # a user's subclass keeps its own step
+        pass
+
+    spy = _Spy(_blas.plan)
+    monkeypatch.setattr(_blas, "plan", spy)
+    X, y = _data()
+    opt = OwnSGD(0.1) if optimizer == "own" else nlayer.optimizers.make_optimizer(optimizer, 0.05)
+    nlayer.Network([5, 8, 3], seed=0).fit(X, y, epochs=3, batch_size=batch_size, optimizer=opt, seed=0)
+    assert (spy.calls > 0) == fused
+    assert opt.t == 3 * (4 if batch_size else 1)  # every step counted, fused or not
+
+
+@needs_blas
+def test_fused_step_is_planned_once_per_epoch_not_per_step(monkeypatch):
+    spy = _Spy(_blas.plan)
+    monkeypatch.setattr(_blas, "plan", spy)
+    X, y = _data()                                 # batches of 32, 32, 32 (fused) and 4 (unfused)
+    nlayer.Network([5, 8, 3], seed=0).fit(X, y, epochs=5, batch_size=32, lr=0.1, seed=0)
+    # two layers, W and b: planned in each epoch's first step (the last, smaller batch
+    # re-points the caches), then reused: per step it would be 5 x 3 x 4 = 60 plans
+    assert spy.calls == 5 * 2 * 2
