@@ -47,6 +47,7 @@ def environment(threads: int) -> dict[str, Any]:
         "cpu": cpu_model(), "cpu_flags": cpu_flags(), "logical_cpus": os.cpu_count(),
         "python": platform.python_version(), "numpy": np.__version__, "threads": threads,
         "blas": blas, "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+        "nlayer_fused_sgd": _fused_sgd(),
     }
     try:
         import torch
@@ -64,6 +65,13 @@ def environment(threads: int) -> dict[str, Any]:
     return env
 
 
+def _fused_sgd() -> bool:
+    """Whether nlayer's mini-batch SGD takes its step inside the products (``nlayer._blas``)."""
+    from nlayer import _blas
+
+    return _blas.plan is not None
+
+
 def _owner(filepath: str) -> str:
     """Which package bundles a BLAS library, from its path (numpy.libs, scipy.libs, torch/lib)."""
     for name in ("numpy", "scipy", "torch", "sklearn"):
@@ -79,6 +87,9 @@ def describe(env: dict[str, Any]) -> str:
         lines.append(f"BLAS of {b['used_by']}: {b['internal_api']} {b['version']}, "
                      f"kernel (coretype) {b['architecture']}, {b['num_threads']} threads")
     lines.append(f"OPENBLAS_CORETYPE: {env['OPENBLAS_CORETYPE'] or 'not set (OpenBLAS chose from the CPU)'}")
+    lines.append("nlayer's SGD step inside the products (BLAS beta = 1): "
+                 + ("on, in NumPy's own OpenBLAS" if env.get("nlayer_fused_sgd")
+                    else "off (NumPy's bundled OpenBLAS not found, or NLAYER_FUSED_BLAS=0): NumPy alone"))
     if "torch" in env:
         lines.append(f"PyTorch {env['torch']}, CPU capability {env['torch_cpu_capability']}")
     lines.append(f"NumPy {env['numpy']}, Python {env['python']}"

@@ -159,6 +159,6 @@ def test_fused_step_is_planned_once_per_epoch_not_per_step(monkeypatch):
     monkeypatch.setattr(_blas, "plan", spy)
     X, y = _data()                                 # batches of 32, 32, 32 (fused) and 4 (unfused)
     nlayer.Network([5, 8, 3], seed=0).fit(X, y, epochs=5, batch_size=32, lr=0.1, seed=0)
-    # two layers, W and b: planned in each epoch's first step (the last, smaller batch
-    # re-points the caches), then reused: per step it would be 5 x 3 x 4 = 60 plans
-    assert spy.calls == 5 * 2 * 2
+    # two layers, Z, W and b: planned in each epoch's first step (the last, smaller batch
+    # re-points the caches), then reused: per step it would be 5 x 3 x 6 = 90 plans
+    assert spy.calls == 5 * 2 * 3

@@ -12,6 +12,8 @@ caches are overwritten by the next forward pass.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from . import _blas
@@ -42,9 +44,7 @@ class Dense:
         self.dW = np.zeros_like(W) if dW is None else dW
         self.db = np.zeros_like(b) if db is None else db
         self.A_prev: Array = np.empty((0, W.shape[0]), dtype=W.dtype)
-        self._step_key: tuple[float, ...] = ()           # the fused SGD step's planned products
-        self._step: tuple[_blas.Product, ...] = ()
-        self._step_arrays: tuple[Array, ...] = ()
+        self._plans: dict[str, tuple[tuple[float, ...], tuple[Array, ...], tuple[_blas.Product, ...]]] = {}
         self._allocate(0)
 
     @property
@@ -80,17 +80,25 @@ class Dense:
         self.ones = self._ones[:m]
         self._m = m
 
-    def linear(self, A_prev: Array) -> Array:
-        """``Z = A_prev W + b`` into the cache; returns Z (a view)."""
+    def linear(self, A_prev: Array, fused: bool = False) -> Array:
+        """``Z = A_prev W + b`` into the cache; returns Z (a view).
+
+        ``fused`` (``fit``'s fused SGD steps, see ``_blas``): b is written into Z first and one
+        BLAS call adds the product to it, instead of NumPy's broadcast pass adding b after.
+        """
         self.A_prev = A_prev
+        if fused:
+            np.copyto(self.Z, self.b)                # Z = 1 b^T
+            self._planned("Z", lambda plan: (plan(1.0, A_prev, self.W, 1.0, self.Z),))[0]()   # Z += A_prev W
+            return self.Z
         np.matmul(A_prev, self.W, out=self.Z)       # Z = A_prev W          (m, n_in) @ (n_in, n_out)
         np.add(self.Z, self.b, out=self.Z)          # Z = A_prev W + b      (m, n_out)
         return self.Z
 
-    def forward(self, A_prev: Array) -> Array:
+    def forward(self, A_prev: Array, fused: bool = False) -> Array:
         """``A = g(A_prev W + b)`` for a hidden layer; returns A (a view of the layer's buffer)."""
         assert self.activation is not None, "the output layer's activation is applied by Network"
-        self.activation.forward(self.linear(A_prev), self.A)   # A = g(Z)    (m, n_out)
+        self.activation.forward(self.linear(A_prev, fused), self.A)   # A = g(Z)    (m, n_out)
         return self.A
 
     def backward_activation(self) -> Array:
@@ -119,22 +127,26 @@ class Dense:
         where the plain path writes dW and then reads dW and W again (see ``_blas``)."""
         if dA_prev is not None:
             np.matmul(self.dZ, self.W.T, out=dA_prev)    # dA_prev = dZ W^T     with W before the step
-        arrays = (self.A_prev, self.dZ, self.W, self.b)
-        key = (*map(id, arrays), decay)
-        if key != self._step_key:                        # new arrays (a batch size, a layer) or lr
-            self._step = self._plan_step(decay)
-            self._step_key, self._step_arrays = key, arrays   # held, so their ids are not reused
-        for product in self._step:
-            product()                                    # W = decay W - A_prev^T dZ;  b -= 1^T dZ
+        step = self._planned("W", lambda plan: (
+            plan(-1.0, self.A_prev.T, self.dZ, decay, self.W),              # W = decay W - A_prev^T dZ
+            plan(-1.0, self.ones[None, :], self.dZ, 1.0, self.b[None, :]),  # b = b - 1^T dZ
+        ), decay)
+        for product in step:
+            product()
 
-    def _plan_step(self, decay: float) -> tuple[_blas.Product, ...]:
-        plan = _blas.plan
-        if plan is None:
-            raise RuntimeError("the fused SGD step needs nlayer._blas.plan (NumPy's bundled OpenBLAS)")
-        return (
-            plan(-1.0, self.A_prev.T, self.dZ, decay, self.W),               # W = decay W - A_prev^T dZ
-            plan(-1.0, self.ones[None, :], self.dZ, 1.0, self.b[None, :]),   # b = b - 1^T dZ
-        )
+    def _planned(self, name: str, build: Callable[[_blas.Planner], tuple[_blas.Product, ...]],
+                 *scalars: float) -> tuple[_blas.Product, ...]:
+        """The BLAS calls ``build(_blas.plan)`` makes for this layer's current arrays, made
+        once and reused while ``A_prev``, the caches, W and b are the same objects (a batch
+        size or a layer's arrays change them) and ``scalars`` (lr) are the same."""
+        arrays = (self.A_prev, self.Z, self.dZ, self.W, self.b)
+        key = (*map(id, arrays), *scalars)
+        entry = self._plans.get(name)
+        if entry is None or entry[0] != key:
+            if _blas.plan is None:
+                raise RuntimeError("the fused SGD step needs nlayer._blas.plan (NumPy's bundled OpenBLAS)")
+            entry = self._plans[name] = (key, arrays, build(_blas.plan))   # held: ids are not reused
+        return entry[2]
 
     def __repr__(self) -> str:
         g = self.activation.name if self.activation is not None else "output"

@@ -267,14 +267,15 @@ class Network:
                 self.output.allocate(m, self.n_outputs, self.dtype)
             self._m = m
 
-    def forward(self, X: Array) -> Array:
-        """Forward propagation of a prepared batch; returns ``A[L]`` (a view of a buffer)."""
+    def forward(self, X: Array, fused: bool = False) -> Array:
+        """Forward propagation of a prepared batch; returns ``A[L]`` (a view of a buffer).
+        ``fused``: the bias goes in with the product (``Dense.linear``; fit's fused SGD)."""
         self.set_batch(X.shape[0])
         A = X                                            # A[0] = X                (m, n_0)
         for layer in self.layers[:-1]:
-            A = layer.forward(A)                         # A[l] = g(A[l-1] W[l] + b[l])
+            A = layer.forward(A, fused)                  # A[l] = g(A[l-1] W[l] + b[l])
         last = self.layers[-1]
-        self.output.forward(last.linear(A), last.A)      # A[L] = output(Z[L])    (m, n_L)
+        self.output.forward(last.linear(A, fused), last.A)   # A[L] = output(Z[L])    (m, n_L)
         return last.A
 
     def backward(self, decay: float | None = None) -> None:
@@ -301,9 +302,10 @@ class Network:
 
         ``descend=True`` goes one further (``fit``'s mini-batch SGD, where ``_blas.plan`` is
         found): the SGD step ``W -= scale (dW + l2 W)``, ``b -= scale db`` is taken inside the
-        products of back propagation, and dW, db are not written. J is the loss before it.
+        products of back propagation, and dW, db are not written; the forward pass adds the
+        bias inside its products too. J is the loss before the step.
         """
-        A = self.forward(X)
+        A = self.forward(X, fused=descend)
         last = self.layers[-1]
         loss = self.output.loss(last.Z, A, Y, last.dZ)   # J (data part), dZ as scratch
         delta(A, Y, last.dZ, scale)                      # dZ[L] = (A[L] - Y) / m
