@@ -7,6 +7,7 @@ before any pointer reaches C, and that ``fit`` trains the same with and without 
 
 from __future__ import annotations
 
+import copy
 import gc
 import os
 import subprocess
@@ -162,3 +163,18 @@ def test_fused_step_is_planned_once_per_epoch_not_per_step(monkeypatch):
     # two layers, Z, W and b: planned in each epoch's first step (the last, smaller batch
     # re-points the caches), then reused: per step it would be 5 x 3 x 6 = 90 plans
     assert spy.calls == 5 * 2 * 3
+
+
+@needs_blas
+def test_a_deep_copy_of_a_trained_network_trains_its_own_weights_only():
+    """Planned calls point at the layer's memory: a copy must not take them along."""
+    X, y = _data()
+    net = nlayer.Network([5, 8, 3], seed=0)
+    net.fit(X, y, epochs=2, batch_size=32, seed=0)          # plans made
+    twin = copy.deepcopy(net)
+    before = net.flat()[0].copy()
+    twin.fit(X, y, epochs=2, batch_size=32, seed=1)
+    np.testing.assert_array_equal(net.flat()[0], before)    # the original did not move
+    assert not np.array_equal(twin.flat()[0], before)
+    net.fit(X, y, epochs=2, batch_size=32, seed=1)          # and the same steps give the same weights
+    np.testing.assert_array_equal(net.flat()[0], twin.flat()[0])

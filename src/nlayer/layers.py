@@ -148,6 +148,11 @@ class Dense:
             entry = self._plans[name] = (key, arrays, build(_blas.plan))   # held: ids are not reused
         return entry[2]
 
+    def __getstate__(self) -> dict[str, object]:
+        """For ``copy.deepcopy`` (and pickle): everything but the planned BLAS calls, which
+        point at this layer's own memory; a copy plans its own when it is trained."""
+        return {**self.__dict__, "_plans": {}}
+
     def __repr__(self) -> str:
         g = self.activation.name if self.activation is not None else "output"
         return f"Dense({self.n_in} -> {self.n_out}, {g}, dtype={self.W.dtype})"
