@@ -112,13 +112,21 @@ def test_switched_off_by_the_environment():
 
 @needs_blas
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_fused_sgd_trains_like_the_unfused_step(dtype, monkeypatch):
-    """L2 (decay in beta), a last batch of 4 rows (a second plan) and a schedule (lr changes)."""
+@pytest.mark.parametrize(
+    ("sizes", "batch_size", "l2", "output"),
+    [([5, 16, 8, 3], 32, 1e-2, "softmax"), ([5, 3], 7, 0.0, "softmax"), ([5, 4, 4, 4, 3], 1, 1e-3, "softmax"),
+     ([5, 9, 1], 16, 1e-2, "sigmoid")],
+    ids=["3-layers-l2", "1-layer-batch-7", "4-layers-batch-1", "sigmoid-output"],
+)
+def test_fused_sgd_trains_like_the_unfused_step(dtype, sizes, batch_size, l2, output, monkeypatch):
+    """L2 (decay in beta), a smaller last batch (a second plan), a schedule (lr changes:
+    new plans), one layer (no dA), single-row batches (1 x n products)."""
     X, y = _data()
-    options = {"epochs": 12, "batch_size": 32, "optimizer": "sgd", "lr": 0.2, "l2": 1e-2,
-               "schedule": nlayer.schedules.StepDecay(step_size=4, gamma=0.5), "seed": 3}
-    fused = nlayer.Network([5, 16, 8, 3], seed=1, dtype=dtype)
-    plain = nlayer.Network([5, 16, 8, 3], seed=1, dtype=dtype)
+    y = (y > 0).astype(int) if output == "sigmoid" else y
+    options = {"epochs": 6, "batch_size": batch_size, "optimizer": "sgd", "lr": 0.2, "l2": l2,
+               "schedule": nlayer.schedules.StepDecay(step_size=2, gamma=0.5), "seed": 3}
+    fused = nlayer.Network(sizes, output=output, seed=1, dtype=dtype)
+    plain = nlayer.Network(sizes, output=output, seed=1, dtype=dtype)
     h_fused = fused.fit(X, y, **options)
     monkeypatch.setattr(_blas, "plan", None)
     h_plain = plain.fit(X, y, **options)
