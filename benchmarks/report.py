@@ -87,7 +87,7 @@ def describe(env: dict[str, Any]) -> str:
         lines.append(f"BLAS of {b['used_by']}: {b['internal_api']} {b['version']}, "
                      f"kernel (coretype) {b['architecture']}, {b['num_threads']} threads")
     lines.append(f"OPENBLAS_CORETYPE: {env['OPENBLAS_CORETYPE'] or 'not set (OpenBLAS chose from the CPU)'}")
-    lines.append("nlayer's SGD step inside the products (BLAS beta = 1): "
+    lines.append("nlayer's SGD and momentum steps inside the products (BLAS beta != 0): "
                  + ("on, in NumPy's own OpenBLAS" if env.get("nlayer_fused_sgd")
                     else "off (NumPy's bundled OpenBLAS not found, or NLAYER_FUSED_BLAS=0): NumPy alone"))
     if "torch" in env:

@@ -111,6 +111,7 @@ def test_switched_off_by_the_environment():
 
 
 @needs_blas
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize(
     ("sizes", "batch_size", "l2", "output"),
@@ -118,22 +119,26 @@ def test_switched_off_by_the_environment():
      ([5, 9, 1], 16, 1e-2, "sigmoid")],
     ids=["3-layers-l2", "1-layer-batch-7", "4-layers-batch-1", "sigmoid-output"],
 )
-def test_fused_sgd_trains_like_the_unfused_step(dtype, sizes, batch_size, l2, output, monkeypatch):
-    """L2 (decay in beta), a smaller last batch (a second plan), a schedule (lr changes:
-    new plans), one layer (no dA), single-row batches (1 x n products)."""
+def test_fused_step_trains_like_the_unfused_one(optimizer, dtype, sizes, batch_size, l2, output, monkeypatch):
+    """L2 (SGD: decay in beta; momentum: in the velocity), a smaller last batch (a second
+    plan), a schedule (lr changes), one layer (no dA), single-row batches (1 x n products)."""
     X, y = _data()
     y = (y > 0).astype(int) if output == "sigmoid" else y
-    options = {"epochs": 6, "batch_size": batch_size, "optimizer": "sgd", "lr": 0.2, "l2": l2,
+    lr = 0.2 if optimizer == "sgd" else 0.05
+    options = {"epochs": 6, "batch_size": batch_size, "lr": lr, "l2": l2,
                "schedule": nlayer.schedules.StepDecay(step_size=2, gamma=0.5), "seed": 3}
-    fused = nlayer.Network(sizes, output=output, seed=1, dtype=dtype)
-    plain = nlayer.Network(sizes, output=output, seed=1, dtype=dtype)
-    h_fused = fused.fit(X, y, **options)
+    fused, plain = (nlayer.Network(sizes, output=output, seed=1, dtype=dtype) for _ in range(2))
+    opt_fused, opt_plain = (nlayer.optimizers.make_optimizer(optimizer, lr) for _ in range(2))
+    h_fused = fused.fit(X, y, optimizer=opt_fused, **options)
     monkeypatch.setattr(_blas, "plan", None)
-    h_plain = plain.fit(X, y, **options)
+    h_plain = plain.fit(X, y, optimizer=opt_plain, **options)
     tol = 1e-5 if dtype == "float32" else 1e-12
     np.testing.assert_allclose(fused.flat()[0], plain.flat()[0], rtol=tol, atol=tol)
     np.testing.assert_allclose(h_fused.loss, h_plain.loss, rtol=tol)
     np.testing.assert_allclose(fused.flat()[1], plain.flat()[1], rtol=1e-4, atol=tol)   # the last batch's gradients
+    for name in opt_plain.state_names:                # momentum's velocity, for a resumed run
+        np.testing.assert_allclose(opt_fused.state[name][0], opt_plain.state[name][0], rtol=1e-4, atol=tol)
+    assert opt_fused.t == opt_plain.t
 
 
 class _Spy:
@@ -148,9 +153,10 @@ class _Spy:
 @needs_blas
 @pytest.mark.parametrize(
     ("optimizer", "batch_size", "fused"),
-    [("sgd", 32, True), ("momentum", 32, False), ("adam", 32, False), ("sgd", None, False), ("own", 32, False)],
+    [("sgd", 32, True), ("momentum", 32, True), ("nesterov", 32, False), ("adam", 32, False),
+     ("sgd", None, False), ("own", 32, False)],
 )
-def test_only_plain_mini_batch_sgd_takes_the_fused_step(optimizer, batch_size, fused, monkeypatch):
+def test_only_plain_mini_batch_sgd_and_momentum_take_the_fused_step(optimizer, batch_size, fused, monkeypatch):
     class OwnSGD(nlayer.SGD):                      # a user's subclass keeps its own step
         pass
 

@@ -13,6 +13,7 @@ caches are overwritten by the next forward pass.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -20,6 +21,22 @@ from . import _blas
 from .activations import Activation
 
 Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class FusedStep:
+    """One layer's optimizer step, taken inside back propagation's products by ``fit``'s
+    mini-batch SGD and momentum (see ``_blas``). ``dZ`` holds ``lr dZ``; ``decay = 1 - lr l2``:
+
+    - SGD:       ``W = decay W - A_prev^T dZ``;  ``b -= 1^T dZ``
+    - momentum:  ``vW = mu vW - A_prev^T dZ - (1 - decay) W``, ``W += vW``;  ``vb = mu vb - 1^T dZ``,
+      ``b += vb``, with ``vW, vb`` views of the optimizer's velocity (None for SGD).
+    """
+
+    decay: float
+    momentum: float = 0.0
+    vW: Array | None = None
+    vb: Array | None = None
 
 
 class Dense:
@@ -107,45 +124,58 @@ class Dense:
         self.activation.backward(self.dA, self.Z, self.A, self.dZ, self.mask)
         return self.dZ
 
-    def backward_linear(self, dA_prev: Array | None, decay: float | None = None) -> None:
+    def backward_linear(self, dA_prev: Array | None, step: FusedStep | None = None) -> None:
         """``dW, db`` and, unless ``dA_prev`` is None (first layer), ``dA_prev`` from ``dZ``.
 
-        With ``decay`` (``fit``'s fused SGD step, ``dZ`` holding ``lr dZ``): the step itself,
-        ``W = decay W - A_prev^T dZ`` and ``b -= 1^T dZ``, in place of ``dW, db`` (not written).
+        With ``step`` (``fit``'s fused SGD or momentum step, ``dZ`` holding ``lr dZ``): the
+        step itself, in place of ``dW, db`` (not gradients afterwards).
         """
-        if decay is not None:
-            self._descend(dA_prev, decay)
+        if step is not None:
+            self._descend(dA_prev, step)
             return
         np.matmul(self.A_prev.T, self.dZ, out=self.dW)   # dW = A_prev^T dZ     (n_in, m) @ (m, n_out)
         np.matmul(self.ones, self.dZ, out=self.db)       # db = 1^T dZ = sum_i dZ   (n_out,)
         if dA_prev is not None:
             np.matmul(self.dZ, self.W.T, out=dA_prev)    # dA_prev = dZ W^T     (m, n_out) @ (n_out, n_in)
 
-    def _descend(self, dA_prev: Array | None, decay: float) -> None:
-        """SGD's step ``W -= lr (dW + l2 W)``, ``b -= lr db`` inside the products (``dZ`` holds
-        ``lr dZ``, ``decay = 1 - lr l2``): one BLAS call adds ``-A_prev^T dZ`` straight into W,
-        where the plain path writes dW and then reads dW and W again (see ``_blas``)."""
+    def _descend(self, dA_prev: Array | None, step: FusedStep) -> None:
+        """The optimizer's step inside the products (:class:`FusedStep`): one BLAS call adds
+        ``-A_prev^T dZ`` straight into W (SGD) or the velocity (momentum), where the plain
+        path writes dW and then reads it back in separate passes (see ``_blas``)."""
         if dA_prev is not None:
             np.matmul(self.dZ, self.W.T, out=dA_prev)    # dA_prev = dZ W^T     with W before the step
-        step = self._planned("W", lambda plan: (
-            plan(-1.0, self.A_prev.T, self.dZ, decay, self.W),              # W = decay W - A_prev^T dZ
-            plan(-1.0, self.ones[None, :], self.dZ, 1.0, self.b[None, :]),  # b = b - 1^T dZ
-        ), decay)
-        for product in step:
+        vW, vb = step.vW, step.vb
+        if vW is None or vb is None:                     # SGD
+            for product in self._planned("W", lambda plan: (
+                plan(-1.0, self.A_prev.T, self.dZ, step.decay, self.W),         # W = decay W - A_prev^T dZ
+                plan(-1.0, self.ones[None, :], self.dZ, 1.0, self.b[None, :]),  # b = b - 1^T dZ
+            ), (), (step.decay,)):
+                product()
+            return
+        mu = step.momentum
+        for product in self._planned("v", lambda plan: (
+            plan(-1.0, self.A_prev.T, self.dZ, mu, vW),                    # vW = mu vW - A_prev^T dZ
+            plan(-1.0, self.ones[None, :], self.dZ, mu, vb[None, :]),      # vb = mu vb - 1^T dZ
+        ), (vW, vb), (mu,)):
             product()
+        if step.decay != 1.0:
+            np.multiply(self.W, 1.0 - step.decay, out=self.dW)   # lr l2 W   (dW as scratch)
+            np.subtract(vW, self.dW, out=vW)             # vW -= lr l2 W
+        np.add(self.W, vW, out=self.W)                   # W += vW
+        np.add(self.b, vb, out=self.b)                   # b += vb
 
     def _planned(self, name: str, build: Callable[[_blas.Planner], tuple[_blas.Product, ...]],
-                 *scalars: float) -> tuple[_blas.Product, ...]:
+                 arrays: tuple[Array, ...] = (), scalars: tuple[float, ...] = ()) -> tuple[_blas.Product, ...]:
         """The BLAS calls ``build(_blas.plan)`` makes for this layer's current arrays, made
-        once and reused while ``A_prev``, the caches, W and b are the same objects (a batch
-        size or a layer's arrays change them) and ``scalars`` (lr) are the same."""
-        arrays = (self.A_prev, self.Z, self.dZ, self.W, self.b)
-        key = (*map(id, arrays), *scalars)
+        once and reused while ``A_prev``, the caches, W, b and ``arrays`` are the same objects
+        (a batch size or a layer's arrays change them) and ``scalars`` are the same."""
+        held = (self.A_prev, self.Z, self.dZ, self.W, self.b, *arrays)
+        key = (*map(id, held), *scalars)
         entry = self._plans.get(name)
         if entry is None or entry[0] != key:
             if _blas.plan is None:
                 raise RuntimeError("the fused SGD step needs nlayer._blas.plan (NumPy's bundled OpenBLAS)")
-            entry = self._plans[name] = (key, arrays, build(_blas.plan))   # held: ids are not reused
+            entry = self._plans[name] = (key, held, build(_blas.plan))   # held: ids are not reused
         return entry[2]
 
     def __getstate__(self) -> dict[str, object]:

@@ -28,7 +28,7 @@ import numpy as np
 from .activations import get_activation
 from .errors import ConfigError, DataError, NotFittedError
 from .initializers import INITS, init_weights
-from .layers import Dense
+from .layers import Dense, FusedStep
 from .losses import Output, check_output_size, delta, get_output
 
 if TYPE_CHECKING:
@@ -172,23 +172,28 @@ class Network:
         ``theta = [W1.ravel(), ..., WL.ravel(), b1, ..., bL]``: optimizers then update all
         parameters with a few NumPy calls, and the L2 term touches ``theta[:n_weights]`` only.
         """
-        shapes = [layer.W.shape for layer in self.layers] + [layer.b.shape for layer in self.layers]
-        sizes = [int(np.prod(s)) for s in shapes]
-        theta = np.empty(sum(sizes), dtype=self.layers[0].W.dtype)
+        size = sum(layer.W.size + layer.b.size for layer in self.layers)
+        theta = np.empty(size, dtype=self.layers[0].W.dtype)
         dtheta = np.zeros_like(theta)
-        views, dviews, start = [], [], 0
-        for shape, size in zip(shapes, sizes):
-            views.append(theta[start : start + size].reshape(shape))
-            dviews.append(dtheta[start : start + size].reshape(shape))
-            start += size
-        L = len(self.layers)
-        for l, layer in enumerate(self.layers):
-            views[l][...] = layer.W
-            views[L + l][...] = layer.b
-            layer.W, layer.b, layer.dW, layer.db = views[l], views[L + l], dviews[l], dviews[L + l]
+        views, dviews = self.layer_views(theta), self.layer_views(dtheta)
+        for layer, (W, b), (dW, db) in zip(self.layers, views, dviews):
+            W[...], b[...] = layer.W, layer.b
+            layer.W, layer.b, layer.dW, layer.db = W, b, dW, db
         self._theta, self._dtheta = theta, dtheta
         self._l2_W = np.empty(0, dtype=theta.dtype)      # scratch for add_l2
-        self.n_weights = sum(sizes[:L])
+        self.n_weights = sum(layer.W.size for layer in self.layers)
+
+    def layer_views(self, flat: Array) -> list[tuple[Array, Array]]:
+        """``[(W1, b1), ...]``-shaped views into a vector laid out as theta (weights first):
+        theta itself, dtheta, or an optimizer's state for theta (momentum's velocity)."""
+        shapes = [layer.W.shape for layer in self.layers] + [layer.b.shape for layer in self.layers]
+        views, start = [], 0
+        for shape in shapes:
+            size = int(np.prod(shape))
+            views.append(flat[start : start + size].reshape(shape))
+            start += size
+        L = len(self.layers)
+        return list(zip(views[:L], views[L:]))
 
     def flat(self) -> tuple[Array, Array]:
         """``(theta, dtheta)``: every parameter and gradient as one flat vector (views, not
@@ -278,20 +283,23 @@ class Network:
         self.output.forward(last.linear(A, fused), last.A)   # A[L] = output(Z[L])    (m, n_L)
         return last.A
 
-    def backward(self, decay: float | None = None) -> None:
+    def backward(self, steps: Sequence[FusedStep] | None = None) -> None:
         """Back propagation, steps 1-6 of the lecture for L layers. Needs dZ[L] in place.
 
-        ``decay`` (fused SGD, see :meth:`train_step`): every layer takes its step instead of
-        writing dW, db (``Dense.backward_linear``).
+        ``steps`` (one per layer; fit's fused SGD, see :meth:`train_step`): every layer takes
+        its optimizer step instead of writing dW, db (``Dense.backward_linear``).
         """
         layers = self.layers
+        step: Sequence[FusedStep | None] = steps or [None] * len(layers)
         for l in range(len(layers) - 1, 0, -1):
             prev = layers[l - 1]
-            layers[l].backward_linear(prev.dA, decay)    # dW[l], db[l], dA[l-1]     steps 1-3
+            layers[l].backward_linear(prev.dA, step[l])  # dW[l], db[l], dA[l-1]     steps 1-3
             prev.backward_activation()                   # dZ[l-1] = dA[l-1] * g'    step 4
-        layers[0].backward_linear(None, decay)           # dW[1], db[1] (no dA[0])   steps 5-6
+        layers[0].backward_linear(None, step[0])         # dW[1], db[1] (no dA[0])   steps 5-6
 
-    def train_step(self, X: Array, Y: Array, l2: float, scale: float = 1.0, descend: bool = False) -> float:
+    def train_step(
+        self, X: Array, Y: Array, l2: float, scale: float = 1.0, steps: Sequence[FusedStep] | None = None,
+    ) -> float:
         """Forward, loss and backward on a prepared batch; fills every dW, db. Returns J.
 
         ``scale`` multiplies every gradient (dW, db and the dZ, dA caches) and leaves J
@@ -300,18 +308,18 @@ class Network:
         two (``Optimizer.fold_scale`` gives each optimizer's factor), and ``fit`` divides
         the gradients by it again at the end of every epoch (:meth:`scale_gradients`).
 
-        ``descend=True`` goes one further (``fit``'s mini-batch SGD, where ``_blas.plan`` is
-        found): the SGD step ``W -= scale (dW + l2 W)``, ``b -= scale db`` is taken inside the
-        products of back propagation, and dW, db are not written; the forward pass adds the
-        bias inside its products too. J is the loss before the step.
+        ``steps`` go one further (``fit``'s mini-batch SGD and momentum, where ``_blas.plan``
+        is found; ``scale`` is lr): each layer's optimizer step is taken inside the products of
+        back propagation (``layers.FusedStep``), and dW, db are not gradients afterwards; the
+        forward pass adds the bias inside its products too. J is the loss before the step.
         """
-        A = self.forward(X, fused=descend)
+        A = self.forward(X, fused=steps is not None)
         last = self.layers[-1]
         loss = self.output.loss(last.Z, A, Y, last.dZ)   # J (data part), dZ as scratch
         delta(A, Y, last.dZ, scale)                      # dZ[L] = (A[L] - Y) / m
-        if descend:
+        if steps is not None:
             loss += self._l2_penalty(l2) if l2 else 0.0  # J at the weights before the step
-            self.backward(decay=1.0 - scale * l2)        # W = (1 - lr l2) W - lr dW
+            self.backward(steps)                         # W -= lr (dW + l2 W), or momentum's step
             return loss
         self.backward()
         if l2:

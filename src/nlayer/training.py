@@ -27,8 +27,9 @@ import numpy as np
 
 from . import _blas
 from .errors import ConfigError, DataError, DivergenceError
+from .layers import FusedStep
 from .network import Network, _check_l2, _check_lengths, all_finite, as_generator
-from .optimizers import SGD, Optimizer, _positive, make_optimizer
+from .optimizers import SGD, Momentum, Optimizer, _positive, make_optimizer
 from .schedules import Schedule, make_schedule
 
 Array = np.ndarray
@@ -277,10 +278,11 @@ def _run(
     # epoch. Full batch (the lecture's gradient descent, one step per epoch) runs the
     # equations exactly as written.
     mini_batches = batches.size < batches.n
-    # Plain mini-batch SGD goes further where NumPy's BLAS can be called with beta = 1
-    # (nlayer._blas): the step itself is taken inside back propagation's products. The
-    # epoch's last step stays unfused, so dW, db hold that batch's gradients afterwards.
-    fused = mini_batches and type(opt) is SGD and _blas.plan is not None
+    # Plain mini-batch SGD and momentum go further where NumPy's BLAS can be called with
+    # beta != 0 (nlayer._blas): the step itself is taken inside back propagation's products.
+    # The epoch's last step stays unfused, so dW, db hold that batch's gradients afterwards.
+    fused = mini_batches and type(opt) in (SGD, Momentum) and _blas.plan is not None
+    velocity = net.layer_views(opt.state["velocity"][0]) if fused and type(opt) is Momentum else None
     accuracy = _Accuracy(net, Y) if net.is_classifier else None
     last_good = theta.copy()                       # the last finite weights
     best = theta.copy() if patience else None
@@ -296,9 +298,10 @@ def _run(
         # DivergenceError, so NumPy's own overflow warnings would only be noise.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             scale = opt.fold_scale() if mini_batches else None   # this epoch's factor; None: unfolded
+            steps = _fused_steps(opt, tr.l2, velocity, len(net.layers)) if fused else None
             for start, stop, Xb, Yb in batches.epoch(order):
-                descend = fused and stop < batches.n
-                loss = net.train_step(Xb, Yb, tr.l2, scale or 1.0, descend)   # gradients times scale
+                descend = steps is not None and stop < batches.n
+                loss = net.train_step(Xb, Yb, tr.l2, scale or 1.0, steps if descend else None)   # gradients x scale
                 if not math.isfinite(loss):
                     _diverged(tr, theta, last_good, epoch, loss)
                 total += loss * (stop - start)
@@ -342,6 +345,17 @@ def _run(
         np.copyto(theta, best)
     for hook in hooks:
         hook.on_train_end(tr)
+
+
+def _fused_steps(
+    opt: Optimizer, l2: float, velocity: list[tuple[Array, Array]] | None, n_layers: int,
+) -> list[FusedStep]:
+    """Each layer's SGD or momentum step at this epoch's lr (see ``layers.FusedStep``)."""
+    decay = 1.0 - opt.lr * l2                     # W - lr l2 W
+    if velocity is None:
+        return [FusedStep(decay)] * n_layers
+    mu = opt.momentum if isinstance(opt, Momentum) else 0.0
+    return [FusedStep(decay, mu, vW, vb) for vW, vb in velocity]
 
 
 class _Batches:
