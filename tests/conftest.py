@@ -27,3 +27,11 @@ def make_targets(output: str, m: int, k: int, rng: np.random.Generator) -> np.nd
     if output == "sigmoid":
         return rng.integers(0, 2, size=(m, k)).astype(float)
     return rng.standard_normal((m, k))
+
+
+def blobs(n: int = 100, d: int = 5, k: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """k Gaussian classes around random centres: X (n, d) float32, y (n,) in 0..k-1."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, k, n)
+    X = rng.standard_normal((n, d)) + rng.standard_normal((k, d))[y]
+    return X.astype(np.float32), y

@@ -15,6 +15,8 @@ import pytest
 import nlayer
 from nlayer.errors import DataError
 
+from .conftest import blobs
+
 
 def _softmax(Z: np.ndarray) -> np.ndarray:
     E = np.exp(Z - Z.max(axis=1, keepdims=True))
@@ -72,20 +74,13 @@ def reference_fit(Ws, bs, X, y, *, epochs, batch_size, optimizer, lr, l2, seed, 
     return params[:L], params[L:], losses, accuracies
 
 
-def _data(n: int = 100, d: int = 5, k: int = 3, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, k, n)
-    X = rng.standard_normal((n, d)) + rng.standard_normal((k, d))[y]
-    return X.astype(np.float32), y
-
-
 LR = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adam": 0.01}
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov", "adam"])
 @pytest.mark.parametrize("batch_size", [32, None], ids=["mini-batch", "full-batch"])
 def test_fit_matches_plain_numpy_reference(optimizer, batch_size):
-    X, y = _data()                                   # 100 rows: batches of 32, 32, 32 and 4
+    X, y = blobs()                                   # 100 rows: batches of 32, 32, 32 and 4
     net = nlayer.Network([5, 16, 8, 3], seed=1)
     W0 = [layer.W.copy() for layer in net.layers]
     b0 = [layer.b.copy() for layer in net.layers]
@@ -104,7 +99,7 @@ def test_fit_matches_plain_numpy_reference(optimizer, batch_size):
 
 
 def test_weights_stay_float32_through_training():
-    X, y = _data()
+    X, y = blobs()
     net = nlayer.Network([5, 16, 8, 3], seed=1)
     net.fit(X.astype(np.float64), y, epochs=2, batch_size=32, optimizer="adam", seed=0)
     theta, dtheta = net.flat()
@@ -113,7 +108,7 @@ def test_weights_stay_float32_through_training():
 
 
 def test_unshuffled_mini_batches_match_reference_in_row_order():
-    X, y = _data(n=64)
+    X, y = blobs(n=64)
     net = nlayer.Network([5, 8, 3], seed=2)
     W0 = [layer.W.copy() for layer in net.layers]
     b0 = [layer.b.copy() for layer in net.layers]
@@ -233,7 +228,7 @@ def test_only_optimizers_that_write_the_folded_form_are_folded():
             np.subtract(W, 0.5 * self.lr * dW, out=W)
 
     assert HalfStepSGD(0.1).fold_scale() is None
-    X, y = _data()
+    X, y = blobs()
     net = nlayer.Network([5, 3], seed=0)
     W0 = net.layers[0].W.copy()
     _, grads = net.loss_and_gradients(X, y)
@@ -244,7 +239,7 @@ def test_only_optimizers_that_write_the_folded_form_are_folded():
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
 def test_gradients_after_fit_are_the_last_batchs_true_gradients(optimizer):
     """With a factor folded in during the epoch, fit still leaves dW, db, dZ and dA unscaled."""
-    X, y = _data()                                   # 100 rows, batches of 32: the last has rows 96-99
+    X, y = blobs()                                   # 100 rows, batches of 32: the last has rows 96-99
     net = nlayer.Network([5, 16, 3], seed=1)
     before_last = net.copy()                         # the same three steps, then the last batch's gradients
     options = {"batch_size": 32, "shuffle": False, "optimizer": optimizer, "lr": 0.5, "l2": 1e-2}
@@ -259,7 +254,7 @@ def test_gradients_after_fit_are_the_last_batchs_true_gradients(optimizer):
 
 
 def test_full_batch_gradient_descent_runs_the_lectures_equations_unfolded():
-    X, y = _data()
+    X, y = blobs()
     net = nlayer.Network([5, 16, 3], seed=1)
     W0 = net.flat()[0].copy()
     _, grads = net.copy().loss_and_gradients(X, y)

@@ -20,14 +20,9 @@ import pytest
 import nlayer
 from nlayer import _blas
 
+from .conftest import blobs
+
 needs_blas = pytest.mark.skipif(_blas.plan is None, reason="NumPy's bundled OpenBLAS not found (NumPy alone is used)")
-
-
-def _data(n: int = 100, d: int = 5, k: int = 3, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, k, n)
-    X = rng.standard_normal((n, d)) + rng.standard_normal((k, d))[y]
-    return X.astype(np.float32), y
 
 
 def test_numpys_wheel_openblas_is_found_where_numpy_bundles_it():
@@ -122,7 +117,7 @@ def test_switched_off_by_the_environment():
 def test_fused_step_trains_like_the_unfused_one(optimizer, dtype, sizes, batch_size, l2, output, monkeypatch):
     """L2 (SGD: decay in beta; momentum: in the velocity), a smaller last batch (a second
     plan), a schedule (lr changes), one layer (no dA), single-row batches (1 x n products)."""
-    X, y = _data()
+    X, y = blobs()
     y = (y > 0).astype(int) if output == "sigmoid" else y
     lr = 0.2 if optimizer == "sgd" else 0.05
     options = {"epochs": 6, "batch_size": batch_size, "lr": lr, "l2": l2,
@@ -162,7 +157,7 @@ def test_only_plain_mini_batch_sgd_and_momentum_take_the_fused_step(optimizer, b
 
     spy = _Spy(_blas.plan)
     monkeypatch.setattr(_blas, "plan", spy)
-    X, y = _data()
+    X, y = blobs()
     opt = OwnSGD(0.1) if optimizer == "own" else nlayer.optimizers.make_optimizer(optimizer, 0.05)
     nlayer.Network([5, 8, 3], seed=0).fit(X, y, epochs=3, batch_size=batch_size, optimizer=opt, seed=0)
     assert (spy.calls > 0) == fused
@@ -173,7 +168,7 @@ def test_only_plain_mini_batch_sgd_and_momentum_take_the_fused_step(optimizer, b
 def test_fused_step_is_planned_once_per_epoch_not_per_step(monkeypatch):
     spy = _Spy(_blas.plan)
     monkeypatch.setattr(_blas, "plan", spy)
-    X, y = _data()                                 # batches of 32, 32, 32 (fused) and 4 (unfused)
+    X, y = blobs()                                 # batches of 32, 32, 32 (fused) and 4 (unfused)
     nlayer.Network([5, 8, 3], seed=0).fit(X, y, epochs=5, batch_size=32, lr=0.1, seed=0)
     # two layers, Z, W and b: planned in each epoch's first step (the last, smaller batch
     # re-points the caches), then reused: per step it would be 5 x 3 x 6 = 90 plans
@@ -183,7 +178,7 @@ def test_fused_step_is_planned_once_per_epoch_not_per_step(monkeypatch):
 @needs_blas
 def test_a_deep_copy_of_a_trained_network_trains_its_own_weights_only():
     """Planned calls point at the layer's memory: a copy must not take them along."""
-    X, y = _data()
+    X, y = blobs()
     net = nlayer.Network([5, 8, 3], seed=0)
     net.fit(X, y, epochs=2, batch_size=32, seed=0)          # plans made
     twin = copy.deepcopy(net)
