@@ -1,9 +1,10 @@
 """``C = alpha op(A) op(B) + beta C`` in one call to the BLAS NumPy itself uses.
 
 ``np.matmul`` always writes ``C = A B`` (BLAS with ``beta = 0``). SGD's step
-``W -= lr dW`` with ``dW = A_prev^T dZ`` is one such product with ``alpha = -lr`` and
-``beta = 1``: the product adds straight into ``W``, instead of being written to ``dW``
-and read back by a separate pass over the parameters (see ``Dense.backward_linear``).
+``W -= lr dW`` with ``dW = A_prev^T dZ`` is one such product (``alpha = -1``, ``beta = 1``;
+``fit`` has already folded ``lr`` into ``dZ``), and momentum's ``v = mu v - lr dW`` another
+(``beta = mu``): the product adds straight into ``W`` or ``v``, instead of being written to
+``dW`` and read back by separate passes over the parameters (see ``Dense._descend``).
 
 NumPy does not expose ``beta``, so this module calls ``?gemm`` through ``ctypes`` in the
 OpenBLAS that NumPy's wheels bundle: the library already loaded in this process, with
