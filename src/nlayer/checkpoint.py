@@ -45,11 +45,10 @@ from ._safetensors import decode, encode, is_int
 from .errors import ConfigError, DataError, ModelFormatError
 from .network import Network, as_generator
 from .optimizers import OPTIMIZERS, Optimizer, make_optimizer
-from .schedules import Cosine, Schedule, StepDecay, make_schedule
+from .schedules import SCHEDULES, Schedule, make_schedule
 from .training import Callback, CallbackLike, History, Trainer, resolve_optimizer
 
 FORMAT, FORMAT_VERSION = "nlayer-checkpoint", 1
-_SCHEDULES: dict[str, type[Schedule]] = {"constant": Schedule, "step": StepDecay, "cosine": Cosine}
 _HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "lr")
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "SFC64", "Philox", "MT19937")
 
@@ -69,8 +68,8 @@ def describe_optimizer(opt: Optimizer, lr0: float) -> dict[str, Any]:
 
 
 def describe_schedule(schedule: Schedule) -> dict[str, Any]:
-    if _SCHEDULES.get(schedule.name) is not type(schedule):
-        raise ConfigError(f"checkpoints support the built-in schedules ({', '.join(_SCHEDULES)}); "
+    if SCHEDULES.get(schedule.name) is not type(schedule):
+        raise ConfigError(f"checkpoints support the built-in schedules ({', '.join(SCHEDULES)}); "
                           f"got {type(schedule).__name__}")
     return {"name": schedule.name, **vars(schedule)}
 
@@ -412,7 +411,7 @@ def _continue(net: Network, ckpt: CheckpointState, X: Any, y: Any, epochs: int, 
     if epochs < ckpt.epoch:
         raise ConfigError(f"the checkpoint is already at epoch {ckpt.epoch}; epochs={epochs} is behind it")
     sched = ckpt.run["schedule"]
-    schedule = _SCHEDULES[sched["name"]](**{k: v for k, v in sched.items() if k != "name"})
+    schedule = SCHEDULES[sched["name"]](**{k: v for k, v in sched.items() if k != "name"})
     options = {k: v for k, v in options.items() if k not in ("optimizer", "lr", "schedule", "seed",
                                                              "momentum", "beta1", "beta2", "eps")}
     if ckpt.run.get("validation", {}).get("fraction", 0.0) and ckpt.rng_start is None:

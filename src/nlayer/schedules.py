@@ -62,7 +62,7 @@ class Cosine(Schedule):
         return self.lr_min + (lr0 - self.lr_min) * 0.5 * (1.0 + math.cos(math.pi * t))
 
 
-SCHEDULES = ("constant", "step", "cosine")
+SCHEDULES: dict[str, type[Schedule]] = {"constant": Schedule, "step": StepDecay, "cosine": Cosine}
 
 
 def make_schedule(schedule: str | Schedule | None, epochs: int, **options: Any) -> Schedule:
