@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
 
 from ..errors import DivergenceError
-from ..network import Network, check_dtype
+from ..network import Network, all_finite, check_dtype
 from ..optimizers import Optimizer
 from ._solvers import fit_lbfgs, fit_stochastic, step
 
@@ -162,14 +162,14 @@ class _BaseNLayer(BaseEstimator):
         sw = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=net.dtype)
         if sw is not None and np.any(sw < 0):
             raise ValueError("sample_weight must be non-negative")
-        rng = np.random.default_rng(check_random_state(self.random_state).randint(2**31 - 1))
+        rng = self._rng()
         with np.errstate(over="ignore", invalid="ignore"):             # divergence is reported below
             if self.solver == "lbfgs":
                 fit_lbfgs(self, X, self._Y(y, net.dtype), sw)
             else:
                 fit_stochastic(self, X, y, sw, incremental, rng)
         theta, _ = net.flat()
-        if not np.all(np.isfinite(theta)):
+        if not all_finite(theta):
             raise DivergenceError(
                 "the solver produced non-finite weights; standardise the inputs (StandardScaler) "
                 f"or lower learning_rate_init (it is {self.learning_rate_init:g})"
@@ -177,6 +177,10 @@ class _BaseNLayer(BaseEstimator):
         self.coefs_ = [layer.W.copy() for layer in net.layers]
         self.intercepts_ = [layer.b.copy() for layer in net.layers]
         return self
+
+    def _rng(self) -> np.random.Generator:
+        """A generator drawn from ``random_state`` (scikit-learn's int, RandomState or None)."""
+        return np.random.default_rng(check_random_state(self.random_state).randint(2**31 - 1))
 
     def _step(self, X: Array, Y: Array, w: Array | None) -> float | None:
         """One forward and backward pass with this estimator's ``alpha`` (see ``_solvers.step``)."""
@@ -200,7 +204,7 @@ class _BaseNLayer(BaseEstimator):
     def _build(self, n_in: int, hidden: list[int], k: int, output: str, dtype: np.dtype) -> None:
         """A fresh network with scikit-learn's initialisation, and every fitted attribute reset."""
         g = ACTIVATION_NAMES[self.activation]
-        rng = np.random.default_rng(check_random_state(self.random_state).randint(2**31 - 1))
+        rng = self._rng()
         self._network = Network([n_in, *hidden, k], activation=g, output=output, seed=0, dtype=dtype)
         _glorot_uniform(self._network, 2.0 if g == "sigmoid" else 6.0, rng)
         if hasattr(self, "classes_"):

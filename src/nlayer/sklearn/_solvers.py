@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.optimize
@@ -19,7 +18,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ..errors import DivergenceError
 from ..network import Network
-from ..optimizers import SGD, Adam, Momentum, Nesterov, Optimizer
+from ..optimizers import Optimizer, make_optimizer
+from ..training import _Batches
 from ._stopping import should_stop, update_no_improvement, validation_split
 
 if TYPE_CHECKING:
@@ -97,15 +97,16 @@ def fit_lbfgs(est: _BaseNLayer, X: Array, Y: Array, sw: Array | None) -> None:
 
 
 # -------------------------------------------------------------------- sgd, adam
-def make_optimizer(est: _BaseNLayer) -> Optimizer:
+def estimator_optimizer(est: _BaseNLayer) -> Optimizer:
     """``solver="adam"`` -> Adam; ``"sgd"`` -> Nesterov, Momentum or plain SGD by ``momentum``."""
-    lr = float(est.learning_rate_init)
     if est.solver == "adam":
-        return Adam(lr, beta1=float(est.beta_1), beta2=float(est.beta_2), eps=float(est.epsilon))
-    if est.momentum > 0:
-        cls = Nesterov if est.nesterovs_momentum else Momentum
-        return cls(lr, momentum=float(est.momentum))
-    return SGD(lr)
+        name = "adam"
+    elif est.momentum > 0:
+        name = "nesterov" if est.nesterovs_momentum else "momentum"
+    else:
+        name = "sgd"
+    return make_optimizer(name, float(est.learning_rate_init), momentum=float(est.momentum),
+                          beta1=float(est.beta_1), beta2=float(est.beta_2), eps=float(est.epsilon))
 
 
 def fit_stochastic(est: _BaseNLayer, X: Array, y: Array, sw: Array | None, incremental: bool,
@@ -115,7 +116,7 @@ def fit_stochastic(est: _BaseNLayer, X: Array, y: Array, sw: Array | None, incre
     net = est._network
     theta, _ = net.flat()
     if not incremental or est._optimizer is None:
-        est._optimizer = make_optimizer(est)
+        est._optimizer = estimator_optimizer(est)
         est._optimizer.bind([theta])
     opt = est._optimizer
     X_val = y_val = sw_val = None
@@ -123,12 +124,11 @@ def fit_stochastic(est: _BaseNLayer, X: Array, y: Array, sw: Array | None, incre
         X, X_val, y, y_val, sw, sw_val = validation_split(est, X, y, sw, rng)
     Y = est._Y(y, net.dtype)
     n = X.shape[0]
-    bs = _batch_size(est.batch_size, n)
-    buffers = np.empty((bs, X.shape[1]), dtype=X.dtype), np.empty((bs, Y.shape[1]), dtype=Y.dtype)
+    batches = _Batches(X, Y, _batch_size(est.batch_size, n), est.shuffle)
     est.n_iter_ = 0
     for _ in range(est.max_iter):
-        order = rng.permutation(n) if est.shuffle and bs < n else None
-        est.loss_ = _epoch(est, opt, _batches(X, Y, bs, order, buffers), sw) / n
+        order = batches.shuffle(rng)                                # = rng.permutation(n), or None
+        est.loss_ = _epoch(est, opt, batches, order, sw) / n
         est.n_iter_ += 1
         est.t_ += n
         est.loss_curve_.append(est.loss_)
@@ -162,26 +162,15 @@ def _batch_size(batch_size: int | str, n: int) -> int:
     return bs
 
 
-def _batches(X: Array, Y: Array, bs: int, order: Array | None,
-             buffers: tuple[Array, Array]) -> Iterator[tuple[Any, Array, Array]]:
-    """(rows, X_batch, Y_batch) in order (views, no copy) or in ``order`` (gathered into ``buffers``)."""
-    Xbuf, Ybuf = buffers
-    for start in range(0, X.shape[0], bs):
-        if order is None:
-            rows: Any = slice(start, start + bs)
-            yield rows, X[rows], Y[rows]
-        else:
-            rows = order[start : start + bs]
-            yield rows, np.take(X, rows, axis=0, out=Xbuf[: rows.size]), np.take(Y, rows, axis=0, out=Ybuf[: rows.size])
-
-
-def _epoch(est: _BaseNLayer, opt: Optimizer, batches: Iterator[tuple[Any, Array, Array]], sw: Array | None) -> float:
-    """One pass of optimizer steps; returns the sum over batches of loss x batch rows."""
+def _epoch(est: _BaseNLayer, opt: Optimizer, batches: _Batches, order: Array | None, sw: Array | None) -> float:
+    """One pass of optimizer steps over the batches in ``order``; returns the sum over
+    batches of loss x batch rows."""
     net = est._network
     theta, dtheta = net.flat()
     total = 0.0
-    for rows, Xb, Yb in batches:
-        loss = est._step(Xb, Yb, None if sw is None else sw[rows])
+    for start, stop, Xb, Yb in batches.epoch(order):
+        w = None if sw is None else sw[start:stop] if order is None else sw[order[start:stop]]
+        loss = est._step(Xb, Yb, w)
         if loss is None:
             continue
         if not math.isfinite(loss):
