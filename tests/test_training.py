@@ -86,16 +86,15 @@ def test_validation_loss_is_the_loss_of_the_epochs_final_weights(spiral):
 
 
 def test_validation_fraction_holds_out_a_stratified_share(spiral):
-    X, y = spiral
-    seen = []
-
-    class Spy(nlayer.Callback):
-        def on_train_begin(self, trainer):
-            seen.append(trainer)
-
+    X, y = spiral                                    # 100 rows of each of 3 classes
     net = nlayer.Network([2, 8, 3], seed=0)
-    history = net.fit(X, y, epochs=1, validation_fraction=0.2, seed=0, callbacks=[Spy()])
-    assert seen and history.val_accuracy
+    X_tr, Y_tr, X_val, Y_val = nlayer.training.split_validation(
+        net, net.prepare_X(X), net.prepare_Y(y), 0.2, np.random.default_rng(0))
+    assert Y_val.sum(axis=0).tolist() == [20, 20, 20]    # 20 % of every class
+    assert Y_tr.sum(axis=0).tolist() == [80, 80, 80]
+    assert len(X_tr) + len(X_val) == len(X)
+    history = net.fit(X, y, epochs=1, validation_fraction=0.2, seed=0)
+    assert history.val_accuracy and history.val_loss
 
 
 def test_early_stopping_stops_and_restores_the_best_weights(spiral):
