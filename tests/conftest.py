@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import settings
 
 import nlayer
+
+SRC = str(Path(nlayer.__file__).resolve().parents[1])   # PYTHONPATH for the CLI in a subprocess
 
 # CI runs must not depend on luck: the same examples every run, and no example database.
 settings.register_profile("ci", derandomize=True, database=None)
@@ -35,3 +38,10 @@ def blobs(n: int = 100, d: int = 5, k: int = 3, seed: int = 0) -> tuple[np.ndarr
     y = rng.integers(0, k, n)
     X = rng.standard_normal((n, d)) + rng.standard_normal((k, d))[y]
     return X.astype(np.float32), y
+
+
+def write_file(tmp_path: Path, content: str | bytes, name: str = "data.csv") -> Path:
+    """A data file of these exact bytes (text is UTF-8 encoded) in tmp_path."""
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return path

@@ -23,7 +23,8 @@ from nlayer import cli
 from nlayer.cli.report import write_run
 from nlayer.cli.train import build_job, prepare_out_dir, run_job
 
-SRC = str(Path(__file__).resolve().parents[1] / "src")
+from .conftest import SRC
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 

@@ -17,7 +17,8 @@ import nlayer
 from nlayer.checkpoint import load_checkpoint
 from nlayer.cli import main
 
-SRC = str(Path(nlayer.__file__).resolve().parents[1])
+from .conftest import SRC
+
 FAST = ["--layers", "16", "--quiet"]
 
 

@@ -9,15 +9,11 @@ import nlayer
 from nlayer.data import MAX_CLASSES, Table, check_task, encode_labels, infer_task, load_table
 from nlayer.errors import ConfigError, DataError
 
-
-def _csv(tmp_path, text: str | bytes, name: str = "data.csv"):
-    path = tmp_path / name
-    path.write_bytes(text if isinstance(text, bytes) else text.encode())
-    return path
+from .conftest import write_file
 
 
 def test_csv_with_text_labels_in_the_last_column(tmp_path):
-    path = _csv(tmp_path, "x1,x2,species\n1,2.5,setosa\n-3e2, .5 ,virginica\n+4,0,setosa\n")
+    path = write_file(tmp_path, "x1,x2,species\n1,2.5,setosa\n-3e2, .5 ,virginica\n+4,0,setosa\n")
     t = load_table(path)
     assert isinstance(t, Table)
     assert t.feature_names == ["x1", "x2"] and t.target_name == "species" and t.source == str(path)
@@ -27,7 +23,7 @@ def test_csv_with_text_labels_in_the_last_column(tmp_path):
 
 
 def test_csv_target_by_name_and_numeric_target_is_float64(tmp_path):
-    path = _csv(tmp_path, "price,rooms,area\n100.5,3,70\n200,4,95\n")
+    path = write_file(tmp_path, "price,rooms,area\n100.5,3,70\n200,4,95\n")
     t = load_table(path, target="price")
     assert t.feature_names == ["rooms", "area"] and t.target_name == "price"
     np.testing.assert_array_equal(t.X, [[3, 70], [4, 95]])
@@ -35,21 +31,21 @@ def test_csv_target_by_name_and_numeric_target_is_float64(tmp_path):
 
 
 def test_csv_with_utf8_bom_crlf_quotes_and_blank_lines_parses(tmp_path):
-    path = _csv(tmp_path, b'\xef\xbb\xbf"a","b",label\r\n1,2,"yes, really"\r\n\r\n3,4,no\r\n')
+    path = write_file(tmp_path, b'\xef\xbb\xbf"a","b",label\r\n1,2,"yes, really"\r\n\r\n3,4,no\r\n')
     t = load_table(path)
     assert t.feature_names == ["a", "b"] and list(t.y) == ["yes, really", "no"]
     np.testing.assert_array_equal(t.X, [[1, 2], [3, 4]])
 
 
 def test_csv_integer_labels_stay_numeric(tmp_path):
-    t = load_table(_csv(tmp_path, "a,y\n0.1,0\n0.2,2\n0.3,1\n"))
+    t = load_table(write_file(tmp_path, "a,y\n0.1,0\n0.2,2\n0.3,1\n"))
     assert t.y.dtype == np.float64 and infer_task(t.y) == "classify"
     idx, classes = encode_labels(t.y)
     assert classes == [0, 1, 2] and list(idx) == [0, 2, 1]
 
 
 def test_csv_features_only_for_prediction_inputs(tmp_path):
-    t = load_table(_csv(tmp_path, "a,b\n1,2\n"), features_only=True, min_rows=1)
+    t = load_table(write_file(tmp_path, "a,b\n1,2\n"), features_only=True, min_rows=1)
     assert t.feature_names == ["a", "b"] and t.X.shape == (1, 2) and t.y.shape == (0,) and t.target_name == ""
 
 
@@ -74,7 +70,7 @@ def test_compressed_and_fortran_order_npz_loads(tmp_path):
 def test_spiral_saved_as_csv_trains_like_the_arrays(tmp_path):
     X, y = nlayer.datasets.spiral(10, 3, seed=0, dtype="float64")
     lines = ["x,y,label"] + [f"{float(a)!r},{float(b)!r},c{k}" for (a, b), k in zip(X, y)]
-    t = load_table(_csv(tmp_path, "\n".join(lines) + "\n"))
+    t = load_table(write_file(tmp_path, "\n".join(lines) + "\n"))
     np.testing.assert_array_equal(t.X, X)  # repr round-trips float64 exactly
     idx, classes = encode_labels(t.y)
     assert classes == ["c0", "c1", "c2"] and np.array_equal(idx, y)
@@ -105,7 +101,7 @@ def test_encode_labels_sorts_classes_and_returns_python_types():
 
 
 def test_encoded_labels_and_classes_round_trip_through_a_network(tmp_path):
-    t = load_table(_csv(tmp_path, "a,b,kind\n0,0,x\n1,1,y\n0,1,x\n1,0,y\n"))
+    t = load_table(write_file(tmp_path, "a,b,kind\n0,0,x\n1,1,y\n0,1,x\n1,0,y\n"))
     idx, classes = encode_labels(t.y)
     net = nlayer.Network([2, 4, 2], seed=0, dtype="float64")
     net.classes = classes

@@ -16,11 +16,7 @@ from hypothesis import strategies as st
 from nlayer.data import load_table
 from nlayer.errors import DataError
 
-
-def _file(tmp_path, content: bytes | str, name: str = "data.csv"):
-    path = tmp_path / name
-    path.write_bytes(content if isinstance(content, bytes) else content.encode())
-    return path
+from .conftest import write_file
 
 
 def _error(path, **kwargs) -> str:
@@ -45,45 +41,45 @@ def _error(path, **kwargs) -> str:
     ids=["empty", "blank-lines", "header-only", "single-row", "single-column"],
 )
 def test_too_little_data(tmp_path, content, expected):
-    assert expected in _error(_file(tmp_path, content))
+    assert expected in _error(write_file(tmp_path, content))
 
 
 def test_single_row_is_accepted_when_asked_for_prediction(tmp_path):
-    assert load_table(_file(tmp_path, "a,b,y\n1,2,0\n"), min_rows=1).X.shape == (1, 2)
+    assert load_table(write_file(tmp_path, "a,b,y\n1,2,0\n"), min_rows=1).X.shape == (1, 2)
 
 
 def test_ragged_row_is_named(tmp_path):
-    message = _error(_file(tmp_path, "a,b,y\n1,2,0\n3,4\n5,6,1\n"))
+    message = _error(write_file(tmp_path, "a,b,y\n1,2,0\n3,4\n5,6,1\n"))
     assert "line 3: 2 fields but the header has 3" in message
 
 
 def test_trailing_comma_in_a_row_is_named(tmp_path):
-    message = _error(_file(tmp_path, "a,b,y\n1,2,0\n3,4,1,\n"))
+    message = _error(write_file(tmp_path, "a,b,y\n1,2,0\n3,4,1,\n"))
     assert "line 3: 4 fields but the header has 3 (a trailing comma?)" in message
 
 
 def test_trailing_comma_in_the_header_is_named(tmp_path):
-    assert "line 1: column 4 of the header has no name" in _error(_file(tmp_path, "a,b,y,\n1,2,0,\n3,4,1,\n"))
+    assert "line 1: column 4 of the header has no name" in _error(write_file(tmp_path, "a,b,y,\n1,2,0,\n3,4,1,\n"))
 
 
 def test_empty_field_is_named(tmp_path):
-    message = _error(_file(tmp_path, "a,b,y\n1,2,0\n3,,1\n"))
+    message = _error(write_file(tmp_path, "a,b,y\n1,2,0\n3,,1\n"))
     assert "line 3, column 'b': empty field" in message
 
 
 def test_empty_target_is_named(tmp_path):
-    assert "line 2, column 'y': empty target" in _error(_file(tmp_path, "a,b,y\n1,2, \n3,4,1\n"))
+    assert "line 2, column 'y': empty target" in _error(write_file(tmp_path, "a,b,y\n1,2, \n3,4,1\n"))
 
 
 @pytest.mark.parametrize("cell", ["abc", "1,5", "0x10", "1_000", "١٢", "--1", "1e", "True"])
 def test_non_numeric_feature_cell_names_file_line_and_column(tmp_path, cell):
     quoted = '"' + cell + '"'
-    message = _error(_file(tmp_path, f"a,b,y\n1,2,0\n3,4,1\n5,{quoted},0\n"))
+    message = _error(write_file(tmp_path, f"a,b,y\n1,2,0\n3,4,1\n5,{quoted},0\n"))
     assert f"line 4, column 'b': {cell!r} is not a number" in message
 
 
 def test_line_numbers_count_blank_lines_and_quoted_newlines(tmp_path):
-    message = _error(_file(tmp_path, 'a,b,y\n1,2,"multi\nline"\n\n3,x,1\n'))
+    message = _error(write_file(tmp_path, 'a,b,y\n1,2,"multi\nline"\n\n3,x,1\n'))
     assert "line 5, column 'b'" in message
 
 
@@ -101,12 +97,12 @@ def test_line_numbers_count_blank_lines_and_quoted_newlines(tmp_path):
 @pytest.mark.parametrize("column", ["a", "y"])
 def test_non_finite_cells_are_rejected_in_features_and_numeric_targets(tmp_path, cell, expected, column):
     rows = {"a": f"{cell},2,0", "y": f"1,2,{cell}"}[column]
-    message = _error(_file(tmp_path, f"a,b,y\n1,2,0\n{rows}\n3,4,1\n"))
+    message = _error(write_file(tmp_path, f"a,b,y\n1,2,0\n{rows}\n3,4,1\n"))
     assert f"line 3, column '{column}': {expected}" in message
 
 
 def test_invalid_utf8_is_named_with_its_line(tmp_path):
-    message = _error(_file(tmp_path, b"a,b,y\n1,2,0\n3,4,caf\xe9\n"))
+    message = _error(write_file(tmp_path, b"a,b,y\n1,2,0\n3,4,caf\xe9\n"))
     assert "line 3: byte 0xe9 is not valid UTF-8" in message
 
 
@@ -116,22 +112,22 @@ def test_invalid_utf8_is_named_with_its_line(tmp_path):
     ids=["nul-byte", "utf-16"],
 )
 def test_nul_bytes_are_rejected(tmp_path, content):
-    assert "NUL byte" in _error(_file(tmp_path, content))
+    assert "NUL byte" in _error(write_file(tmp_path, content))
 
 
 def test_unclosed_quote_is_named(tmp_path):
-    message = _error(_file(tmp_path, 'a,b,y\n1,2,0\n3,"4,1\n5,6,0\n'))
+    message = _error(write_file(tmp_path, 'a,b,y\n1,2,0\n3,"4,1\n5,6,0\n'))
     assert "malformed CSV" in message and "unclosed quote" in message
 
 
 def test_target_column_not_found_lists_the_columns(tmp_path):
-    message = _error(_file(tmp_path, "a,b,y\n1,2,0\n3,4,1\n"), target="label")
+    message = _error(write_file(tmp_path, "a,b,y\n1,2,0\n3,4,1\n"), target="label")
     assert "no column named 'label'; the columns are: a, b, y" in message
 
 
 def test_duplicate_column_names_and_headerless_files_are_refused(tmp_path):
-    assert "duplicate column name(s) ['a']" in _error(_file(tmp_path, "a,a,y\n1,2,0\n3,4,1\n"))
-    assert "needs a header row" in _error(_file(tmp_path, "1,2,0\n3,4,1\n5,6,0\n"))
+    assert "duplicate column name(s) ['a']" in _error(write_file(tmp_path, "a,a,y\n1,2,0\n3,4,1\n"))
+    assert "needs a header row" in _error(write_file(tmp_path, "1,2,0\n3,4,1\n5,6,0\n"))
 
 
 @pytest.mark.parametrize("kind", ["missing", "directory"])
@@ -145,7 +141,7 @@ def test_missing_file_or_directory(tmp_path, kind, suffix):
 
 
 def test_unsupported_extension(tmp_path):
-    assert "unsupported file type '.xlsx'" in _error(_file(tmp_path, "a,y\n1,0\n", "data.xlsx"))
+    assert "unsupported file type '.xlsx'" in _error(write_file(tmp_path, "a,y\n1,0\n", "data.xlsx"))
 
 
 # --------------------------------------------------------------------------- NPZ
@@ -194,7 +190,7 @@ def test_pickle_renamed_to_npz_is_refused_and_never_run(tmp_path):
         def __reduce__(self):
             return (os.mkdir, (str(sentinel),))
 
-    path = _file(tmp_path, pickle.dumps({"X": Payload()}), "data.npz")
+    path = write_file(tmp_path, pickle.dumps({"X": Payload()}), "data.npz")
     assert "not an NPZ archive" in _error(path)
     assert not sentinel.exists()
 
@@ -253,7 +249,7 @@ def test_npz_float32_inf_from_overflow_is_rejected(tmp_path):
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(content=st.binary(max_size=200) | st.text(alphabet='ab,y01.\n"e-\r\t ', max_size=80).map(str.encode))
 def test_fuzz_csv_bytes_give_a_table_or_data_error(tmp_path, content):
-    path = _file(tmp_path, b"a,b,y\n" + content)
+    path = write_file(tmp_path, b"a,b,y\n" + content)
     try:
         t = load_table(path)
     except DataError:
@@ -268,4 +264,4 @@ def test_unreadable_file_is_a_data_error(tmp_path, monkeypatch):
         raise PermissionError(13, "Permission denied", where)
 
     monkeypatch.setattr(nlayer.data, "_read_bytes", denied)
-    assert "cannot read (Permission denied)" in _error(_file(tmp_path, "a,y\n1,0\n2,1\n"))
+    assert "cannot read (Permission denied)" in _error(write_file(tmp_path, "a,y\n1,0\n2,1\n"))

@@ -20,7 +20,8 @@ from nlayer.checkpoint import load_checkpoint
 from nlayer.errors import ConfigError
 from nlayer.interrupt import GracefulInterrupt
 
-SRC = str(Path(nlayer.__file__).resolve().parents[1])
+from .conftest import SRC
+
 EPOCHS = 40
 SCRIPT = textwrap.dedent(
     f"""
