@@ -50,7 +50,7 @@ def resume_args(args: argparse.Namespace) -> argparse.Namespace:
         merged["epochs"] = args.epochs
     if args.checkpoint_every is not None:
         merged["checkpoint_every"] = args.checkpoint_every
-    if not merged.get("checkpoint_every") or merged["checkpoint_every"] < 1:
+    if merged.get("checkpoint_every") is None:                # its range: check_train_args, next
         raise ConfigError(f"--checkpoint-every must be a whole number of epochs >= 1; got {merged['checkpoint_every']}")
     return argparse.Namespace(**merged)
 

@@ -159,9 +159,6 @@ def choose_task(args: argparse.Namespace, data: Table) -> tuple[str, np.ndarray,
         n_out = 1 if output == "sigmoid" else len(classes)
         how = f"{len(classes)} classes: {', '.join(map(str, classes[:10]))}{', ...' if len(classes) > 10 else ''}"
     else:
-        if data.y.dtype.kind not in "iuf":
-            raise DataError(f"target '{data.target_name}' holds text labels; regression needs numbers "
-                            "(or use --task classify)")
         targets, output, n_out = data.y.astype(np.float64), args.output or "identity", 1
         if output != "identity":
             raise ConfigError(f"--output {output} is for classification; regression uses identity")
@@ -172,9 +169,8 @@ def choose_task(args: argparse.Namespace, data: Table) -> tuple[str, np.ndarray,
 
 
 def split_rows(n: int, fraction: float, seed: int, labels: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """Shuffled (train, validation) row indices; stratified by ``labels`` when given."""
-    if not 0 <= fraction < 1:
-        raise ConfigError(f"--val-fraction must be in [0, 1); got {fraction}")
+    """Shuffled (train, validation) row indices; stratified by ``labels`` when given.
+    ``fraction`` in [0, 1) was checked with the other options (``options.check_train_args``)."""
     rng = np.random.default_rng(seed)
     groups = [np.flatnonzero(labels == c) for c in np.unique(labels)] if labels is not None else [np.arange(n)]
     val = np.concatenate([rng.permutation(g)[: int(round(fraction * g.size))] for g in groups])
