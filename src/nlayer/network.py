@@ -401,6 +401,11 @@ class Network:
         """
         return self.decide(self.predict_proba(X))
 
+    def class_labels(self) -> list[Any]:
+        """A classifier's labels, in output order: ``classes`` when set, else 0..k-1
+        (two for a single sigmoid unit: 0 and 1)."""
+        return list(self.classes) if self.classes is not None else list(range(max(self.n_outputs, 2)))
+
     def decide(self, A: Array) -> np.ndarray:
         """Predictions from output activations ``A`` (m, n_out), as :meth:`predict` returns them."""
         decided = self.output.decide(A)

@@ -31,18 +31,24 @@ def predict_features(net: Network, spec: str, target: str | None) -> np.ndarray:
 
     if spec == "spiral":
         return load_dataset(spec, target).X
-    n_in, first = net.n_inputs, None
-    try:
+    n_in, first, features_error = net.n_inputs, None, None
+    if target is None:                               # most often: the features alone, read once
+        try:
+            X = load_table(spec, min_rows=1, features_only=True).X
+        except DataError as error:
+            features_error = error
+        else:
+            if X.shape[1] == n_in:
+                return X
+    try:                                             # or the features and a target column
         first = load_table(spec, target, min_rows=1)
     except DataError:
         if target is not None:
             raise
     if first is not None and first.X.shape[1] == n_in:
         return first.X
-    if target is None:
-        X = load_table(spec, min_rows=1, features_only=True).X
-        if X.shape[1] == n_in:
-            return X
+    if features_error is not None:
+        raise features_error
     have = f"{first.X.shape[1]} feature columns besides the target '{first.target_name}'" if first else "none"
     raise DataError(f"{spec}: the model expects {n_in} feature columns, in training order (the target column "
                     f"may follow or be named with --target); the file has {have}")
@@ -50,7 +56,7 @@ def predict_features(net: Network, spec: str, target: str | None) -> np.ndarray:
 
 def _class_indices(net: Network, data: Table) -> np.ndarray:
     """Labels of DATA as indices into the model's classes (``DataError`` for unknown labels)."""
-    classes = net.classes if net.classes is not None else list(range(max(net.n_outputs, 2)))
+    classes = net.class_labels()
     index = {c: i for i, c in enumerate(classes)}
     index.update({str(c): i for i, c in enumerate(classes)})
     out = np.empty(len(data.y), dtype=np.int64)
@@ -80,7 +86,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     columns = ["prediction"] if pred.ndim == 1 else [f"prediction_{j + 1}" for j in range(pred.shape[1])]
     if args.proba:
         P = np.column_stack([1 - A[:, 0], A[:, 0]]) if A.shape[1] == 1 else A
-        names = net.classes if net.classes is not None else list(range(P.shape[1]))
+        names = net.class_labels()                                 # one per column of P
         columns += [f"proba_{c}" for c in names]
     w.writerow(columns)
     for i in range(X.shape[0]):
@@ -116,11 +122,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _confusion_matrix(net: Network, X: np.ndarray, y: np.ndarray) -> str:
     """Counts of (true class, predicted class) as a titled text table."""
-    k = 2 if net.n_outputs == 1 else net.n_outputs
+    names = [str(c) for c in net.class_labels()]
     pred = np.asarray(net.output.decide(net.predict_proba(X)))
-    cm = np.zeros((k, k), dtype=np.int64)
+    cm = np.zeros((len(names), len(names)), dtype=np.int64)
     np.add.at(cm, (y, pred), 1)
-    names = [str(c) for c in (net.classes if net.classes is not None else range(k))]
     width = max(8, *(len(n) + 1 for n in names))
     lines = ["confusion matrix (rows: true class, columns: predicted)",
              " " * width + "".join(f"{n:>{width}}" for n in names)]
