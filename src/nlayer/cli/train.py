@@ -132,7 +132,9 @@ def build_job(args: argparse.Namespace, out: Path) -> TrainJob:
     job = TrainJob(args, out, data, task, targets, train_rows, val_rows, net)
     batch = args.batch_size if args.batch_size and args.batch_size < len(train_rows) else None
     job.fit_options = dict(epochs=args.epochs, batch_size=batch, optimizer=args.optimizer, lr=args.lr, l2=args.l2,
-                           early_stopping=args.early_stopping, seed=args.seed)
+                           seed=args.seed)
+    if args.early_stopping is not None:             # never with checkpoints (check_train_args)
+        job.fit_options["early_stopping"] = args.early_stopping
     if len(val_rows):
         job.fit_options["validation_data"] = (data.X[val_rows], targets[val_rows])
     from ..progress import ProgressBar
@@ -207,7 +209,6 @@ def _fit(job: TrainJob, hooks: list[Any]) -> History:
     every = getattr(job.args, "checkpoint_every", None)
     if not every:
         return job.net.fit(X, y, callbacks=hooks, **job.fit_options)
-    options = {k: v for k, v in job.fit_options.items() if not (k == "early_stopping" and v is None)}
     resume = getattr(job.args, "resume", None) is not None
     return checkpoint.fit(job.net, X, y, checkpoint=job.out / CHECKPOINT, every=every,
-                          resume=resume, callbacks=hooks, **options)
+                          resume=resume, callbacks=hooks, **job.fit_options)
