@@ -92,9 +92,26 @@ def describe(env: dict[str, Any]) -> str:
                     else "off (NumPy's bundled OpenBLAS not found, or NLAYER_FUSED_BLAS=0): NumPy alone"))
     if "torch" in env:
         lines.append(f"PyTorch {env['torch']}, CPU capability {env['torch_cpu_capability']}")
+    if env.get("peak_gflops"):
+        lines.append(f"float32 ceiling: {env['peak_gflops']:.0f} GFLOP/s (NumPy's best 2048^3 product, "
+                     f"{env['threads']} threads)")
     lines.append(f"NumPy {env['numpy']}, Python {env['python']}"
                  + (f", scikit-learn {env['sklearn']}" if "sklearn" in env else ""))
     return "\n".join(lines)
+
+
+def target_line(c: dict[str, Any]) -> str:
+    """One target's line: the ratio, its limit, met or MISSED, and for a missed target
+    against another framework the matrix-product rate meeting it would take."""
+    line = (f"  ({c['workload']}) {c['ratio']} = {c['value']:.2f}  (<= {c['limit']:.2f})  "
+            f"{'met' if c['met'] else 'MISSED'}")
+    if not c["met"] and "needs_gflops" in c:
+        line += f": needs {c['needs_gflops']:.0f} GFLOP/s over the whole run"
+        if "needs_share_of_peak" in c:
+            line += f" ({100 * c['needs_share_of_peak']:.0f} % of the float32 ceiling)"
+        if "floor_gflops" in c:
+            line += f"; the products alone run at {c['floor_gflops']:.0f}"
+    return line
 
 
 def summarize(times: list[float]) -> dict[str, float]:

@@ -129,6 +129,26 @@ def run_gemm_floor(w: Workload, X: np.ndarray, y: np.ndarray, seed: int) -> floa
     return time.perf_counter() - t0
 
 
+def peak_gflops(n: int = 2048, repeats: int = 5) -> float:
+    """This machine's float32 matrix-product ceiling: GFLOP/s of NumPy's best ``n x n x n``
+    product (the BLAS threads as pinned), best of ``repeats`` after one warm-up.
+
+    A large square product is where a BLAS comes closest to the CPU's peak, so no
+    implementation of a workload's products runs faster than this on the same threads.
+    """
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((n, n), dtype=np.float32)
+    B = rng.standard_normal((n, n), dtype=np.float32)
+    C = np.empty((n, n), dtype=np.float32)
+    np.matmul(A, B, out=C)
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        np.matmul(A, B, out=C)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n**3 / best / 1e9
+
+
 def available() -> dict[str, Runner]:
     """The runners whose framework is importable; prints a notice for each one skipped."""
     runners: dict[str, Runner] = {"nlayer": run_nlayer}
