@@ -418,3 +418,17 @@ def test_dataframe_columns_become_feature_names_in_and_are_checked_at_predict():
     with pytest.raises(ValueError, match="feature names"):
         clf.predict(renamed)
     assert isinstance(pd.DataFrame(clf.predict_proba(X)), pd.DataFrame)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_batch_size_above_the_samples_is_clamped_with_a_warning_at_the_callers_line(method):
+    X, y = load_iris(return_X_y=True)
+    X, y = X[::3][:40], y[::3][:40]
+    kwargs = {"classes": np.unique(y)} if method == "partial_fit" else {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        getattr(NLayerClassifier(hidden_layer_sizes=(4,), batch_size=100, max_iter=2, random_state=0),
+                method)(X, y, **kwargs)
+    (w,) = [w for w in caught if "batch_size" in str(w.message)]
+    assert str(w.message) == "batch_size=100 is larger than the 40 training rows; using 40 (full batch)"
+    assert w.filename == __file__                       # points at the user's call, not into nlayer

@@ -165,7 +165,9 @@ def resolve_optimizer(optimizer: str | Optimizer, lr: float | None, **hyper: Any
     return opt, opt.lr if lr is None else float(lr)
 
 
-def _check_batch_size(batch_size: Any, n: int) -> int:
+def _check_batch_size(batch_size: Any, n: int, stacklevel: int = 3) -> int:
+    """Rows per step: a whole number >= 1 (clamped to n with a warning) or None for n.
+    ``stacklevel`` points the warning at the user's call (3: the caller of ``fit``)."""
     if batch_size is None:
         return n
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
@@ -173,7 +175,7 @@ def _check_batch_size(batch_size: Any, n: int) -> int:
     if batch_size > n:
         warnings.warn(
             f"batch_size={batch_size} is larger than the {n} training rows; using {n} (full batch)",
-            UserWarning, stacklevel=3,
+            UserWarning, stacklevel=stacklevel,
         )
         return n
     return int(batch_size)

@@ -19,7 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 from ..errors import DivergenceError
 from ..network import Network
 from ..optimizers import Optimizer, make_optimizer
-from ..training import _Batches
+from ..training import _Batches, _check_batch_size
 from ._stopping import should_stop, update_no_improvement, validation_split
 
 if TYPE_CHECKING:
@@ -153,13 +153,9 @@ def fit_stochastic(est: _BaseNLayer, X: Array, y: Array, sw: Array | None, incre
 
 
 def _batch_size(batch_size: int | str, n: int) -> int:
-    """``"auto"`` is min(200, n); a size above n is clamped to n with a warning."""
-    bs = min(200, n) if batch_size == "auto" else int(batch_size)
-    if bs > n:
-        warnings.warn(f"batch_size={bs} is larger than the {n} training samples; using {n}",
-                      UserWarning, stacklevel=4)
-        bs = n
-    return bs
+    """``"auto"`` is min(200, n), as MLPClassifier's; above n, clamped to n with a warning
+    that points at the user's ``fit`` call (the core's check, four frames further down)."""
+    return _check_batch_size(min(200, n) if batch_size == "auto" else int(batch_size), n, stacklevel=6)
 
 
 def _epoch(est: _BaseNLayer, opt: Optimizer, batches: _Batches, order: Array | None, sw: Array | None) -> float:
