@@ -188,3 +188,31 @@ def test_a_deep_copy_of_a_trained_network_trains_its_own_weights_only():
     assert not np.array_equal(twin.flat()[0], before)
     net.fit(X, y, epochs=2, batch_size=32, seed=1)          # and the same steps give the same weights
     np.testing.assert_array_equal(net.flat()[0], twin.flat()[0])
+
+
+@needs_blas
+@pytest.mark.parametrize(("activation", "shared"), [("relu", True), ("tanh", False), ("sigmoid", False)])
+def test_fused_steps_write_relus_A_over_Z_and_dZ_over_dA(activation, shared):
+    """Inside fit's fused steps a ReLU layer touches two buffers instead of four; tanh and
+    sigmoid (whose backward reads A after writing dZ) keep four."""
+    X, y = blobs()
+    net = nlayer.Network([5, 8, 8, 3], activation=activation, seed=0)
+    net.forward(X[:32], fused=True)
+    for layer in net.layers[:-1]:
+        assert (layer.A is layer.Z and layer.dZ is layer.dA) == shared
+    assert not np.shares_memory(net.layers[-1].A, net.layers[-1].Z)    # the output layer never
+
+
+@needs_blas
+def test_caches_after_fit_are_separate_and_hold_the_last_batchs_values():
+    """The epoch's last step is unfused and re-points the caches, even when every batch,
+    the last included, has the same size (96 rows, batches of 32)."""
+    X, y = blobs()
+    net = nlayer.Network([5, 8, 8, 3], seed=0)
+    net.fit(X[:96], y[:96], epochs=2, batch_size=32, shuffle=False, lr=0.1, seed=0)
+    for layer in net.layers[:-1]:
+        assert not np.shares_memory(layer.A, layer.Z) and not np.shares_memory(layer.dZ, layer.dA)
+        assert np.any(layer.Z < 0)                       # so A = max(Z, 0) differs from Z
+        np.testing.assert_array_equal(layer.A, np.maximum(layer.Z, 0))
+        np.testing.assert_array_equal(layer.dZ, layer.dA * (layer.Z > 0))
+        assert np.any(layer.dZ != layer.dA)

@@ -86,6 +86,7 @@ class Activation:
     backward: Callable[[Array, Array, Array, Array, Array], None]
     needs_mask: bool        # backward uses the boolean buffer
     has_kink: bool          # derivative jumps at Z = 0 (gradient checks must avoid it)
+    in_place: bool = False  # forward may write A over Z and backward dZ over dA (g' from A)
 
     def __repr__(self) -> str:
         return f"Activation({self.name!r})"
@@ -94,11 +95,12 @@ class Activation:
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
-        Activation("relu", relu_forward, relu_backward, needs_mask=True, has_kink=True),
+        Activation("relu", relu_forward, relu_backward, needs_mask=True, has_kink=True, in_place=True),
         Activation("leaky_relu", leaky_relu_forward, leaky_relu_backward, needs_mask=True, has_kink=True),
         Activation("tanh", tanh_forward, tanh_backward, needs_mask=False, has_kink=False),
         Activation("sigmoid", sigmoid_forward, sigmoid_backward, needs_mask=False, has_kink=False),
-        Activation("identity", identity_forward, identity_backward, needs_mask=False, has_kink=False),
+        Activation("identity", identity_forward, identity_backward, needs_mask=False, has_kink=False,
+                   in_place=True),
     )
 }
 

@@ -84,18 +84,27 @@ class Dense:
         self._mask = np.empty(shape if self._needs_mask else (0, 0), dtype=bool)
         self._ones = np.ones(capacity, dtype=dtype)   # 1 (m,): db = 1^T dZ is one BLAS call
         self.capacity = capacity
-        self._m = -1
+        self._batch: tuple[int, bool] = (-1, False)
 
-    def set_batch(self, m: int) -> None:
-        """Point the caches at the first ``m`` rows of the buffers (growing them if needed)."""
-        if m == self._m:
+    def set_batch(self, m: int, shared: bool = False) -> None:
+        """Point the caches at the first ``m`` rows of the buffers (growing them if needed).
+
+        ``shared`` (``fit``'s fused steps): an activation that can work in place (ReLU) writes
+        ``A`` over ``Z`` and ``dZ`` over ``dA``, so a step touches two (m, n_out) buffers
+        instead of four; ``Z`` and ``dA`` then hold ``A`` and ``dZ`` after the step.
+        """
+        if (m, shared) == self._batch:
             return
         if m > self.capacity:
             self._allocate(m)
-        self.Z, self.A, self.dA, self.dZ = self._Z[:m], self._A[:m], self._dA[:m], self._dZ[:m]
+        self.Z, self.dA = self._Z[:m], self._dA[:m]
+        if shared and self.activation is not None and self.activation.in_place:
+            self.A, self.dZ = self.Z, self.dA        # A = g(Z) over Z, dZ = dA * g' over dA
+        else:
+            self.A, self.dZ = self._A[:m], self._dZ[:m]
         self.mask = self._mask[:m] if self._needs_mask else self._mask
         self.ones = self._ones[:m]
-        self._m = m
+        self._batch = (m, shared)
 
     def linear(self, A_prev: Array, fused: bool = False) -> Array:
         """``Z = A_prev W + b`` into the cache; returns Z (a view).

@@ -147,7 +147,7 @@ class Network:
         self.input_mean: Array | None = None
         self.input_scale: Array | None = None
         self.history: History | None = None
-        self._m = -1
+        self._batch: tuple[int, bool] = (-1, False)
 
     # ----------------------------------------------------------------- structure
     @property
@@ -263,19 +263,21 @@ class Network:
         self.input_scale = np.where(std > 0, std, 1.0).astype(self.dtype)
 
     # ------------------------------------------------------------- propagation
-    def set_batch(self, m: int) -> None:
-        """Point every cache at a batch of m rows (buffers grow once, then are reused)."""
-        if m != self._m:
+    def set_batch(self, m: int, shared: bool = False) -> None:
+        """Point every cache at a batch of m rows (buffers grow once, then are reused);
+        ``shared``: ReLU layers keep A over Z and dZ over dA (``Dense.set_batch``)."""
+        if (m, shared) != self._batch:
             for layer in self.layers:
-                layer.set_batch(m)
+                layer.set_batch(m, shared)
             if m > self.output._row_max.shape[0]:
                 self.output.allocate(m, self.n_outputs, self.dtype)
-            self._m = m
+            self._batch = (m, shared)
 
     def forward(self, X: Array, fused: bool = False) -> Array:
         """Forward propagation of a prepared batch; returns ``A[L]`` (a view of a buffer).
-        ``fused``: the bias goes in with the product (``Dense.linear``; fit's fused SGD)."""
-        self.set_batch(X.shape[0])
+        ``fused`` (fit's fused SGD and momentum steps): the bias goes in with the product
+        (``Dense.linear``), and ReLU layers write A over Z and dZ over dA (``Dense.set_batch``)."""
+        self.set_batch(X.shape[0], fused)
         A = X                                            # A[0] = X                (m, n_0)
         for layer in self.layers[:-1]:
             A = layer.forward(A, fused)                  # A[l] = g(A[l-1] W[l] + b[l])
