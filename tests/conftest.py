@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -40,8 +41,30 @@ def blobs(n: int = 100, d: int = 5, k: int = 3, seed: int = 0) -> tuple[np.ndarr
     return X.astype(np.float32), y
 
 
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
+    """``nlayer ARGV`` in-process: (exit status, stdout, stderr)."""
+    from nlayer import cli
+
+    rc = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
 def write_file(tmp_path: Path, content: str | bytes, name: str = "data.csv") -> Path:
     """A data file of these exact bytes (text is UTF-8 encoded) in tmp_path."""
     path = tmp_path / name
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
     return path
+
+
+def safetensors_bytes(header: dict, payload: bytes = b"") -> bytes:
+    """A safetensors file built by hand: the header's length (8 bytes, little-endian), the
+    header as JSON, then the payload. Any header, any payload: hostile files included."""
+    text = json.dumps(header).encode()
+    return len(text).to_bytes(8, "little") + text + payload
+
+
+def split_safetensors(data: bytes) -> tuple[dict, bytes]:
+    """(header, payload) of a well-formed safetensors byte string."""
+    n = int.from_bytes(data[:8], "little")
+    return json.loads(data[8 : 8 + n]), data[8 + n :]

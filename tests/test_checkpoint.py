@@ -17,6 +17,8 @@ from nlayer import _atomic, checkpoint
 from nlayer.checkpoint import Checkpoint, decode, encode, load_checkpoint
 from nlayer.errors import ConfigError, ModelFormatError
 
+from .conftest import safetensors_bytes, split_safetensors
+
 X, Y = nlayer.datasets.spiral(40, 3, seed=0)
 SIZES = [2, 12, 3]
 RUN = dict(batch_size=16, lr=0.05, l2=1e-3, seed=3, validation_fraction=0.2)
@@ -229,10 +231,8 @@ def rewrite(data: bytes, tensors=None, **meta_changes) -> bytes:
 
 
 def raw_header(data: bytes, fn) -> bytes:
-    n = int.from_bytes(data[:8], "little")
-    header = fn(json.loads(data[8 : 8 + n]))
-    text = json.dumps(header).encode()
-    return len(text).to_bytes(8, "little") + text + data[8 + n :]
+    header, payload = split_safetensors(data)
+    return safetensors_bytes(fn(header), payload)
 
 
 class Payload:

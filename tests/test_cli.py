@@ -23,15 +23,10 @@ from nlayer import cli
 from nlayer.cli.report import write_run
 from nlayer.cli.train import build_job, prepare_out_dir, run_job
 
-from .conftest import SRC
+from .conftest import SRC, run_cli
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    rc = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 def run_sub(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -97,7 +92,7 @@ def flowers_run(flowers: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 # ----------------------------------------------------------------------------- train
 def test_default_train_reaches_95_percent_and_writes_a_complete_run_folder(tmp_path, capsys):
     out = tmp_path / "run"
-    rc, stdout, stderr = run(capsys, "train", "--out", out)
+    rc, stdout, stderr = run_cli(capsys, "train", "--out", out)
     assert rc == 0, stderr
     assert "task: classify (inferred" in stdout
     metrics = json.loads((out / "metrics.json").read_text())
@@ -142,7 +137,7 @@ def test_trained_model_reloads_to_bit_identical_predictions_and_matches_its_metr
 
 
 def test_quiet_silences_the_progress_bar_and_notes(tmp_path, capsys):
-    rc, stdout, stderr = run(capsys, "train", "--out", tmp_path / "q", "--epochs", "3", "--quiet")
+    rc, stdout, stderr = run_cli(capsys, "train", "--out", tmp_path / "q", "--epochs", "3", "--quiet")
     assert rc == 0 and stderr == ""
     assert "task:" not in stdout and "validation" in stdout
 
@@ -151,10 +146,10 @@ def test_existing_folder_is_refused_without_force_and_reused_with_it(tmp_path, c
     out = tmp_path / "run"
     out.mkdir()
     (out / "keep.txt").write_text("precious")
-    rc, stdout, stderr = run(capsys, "train", "--out", out, "--epochs", "2", "--quiet")
+    rc, stdout, stderr = run_cli(capsys, "train", "--out", out, "--epochs", "2", "--quiet")
     assert_one_line_error(rc, stderr, str(out), "--force")
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"] and stdout == ""
-    rc, _, _ = run(capsys, "train", "--out", out, "--epochs", "2", "--quiet", "--force")
+    rc, _, _ = run_cli(capsys, "train", "--out", out, "--epochs", "2", "--quiet", "--force")
     assert rc == 0 and (out / "model.safetensors").is_file() and (out / "keep.txt").read_text() == "precious"
 
 
@@ -162,7 +157,7 @@ def test_unwritable_run_folder_fails_before_training(tmp_path, capsys, monkeypat
     blocker = tmp_path / "file"
     blocker.write_text("x")
     monkeypatch.setattr(nlayer.Network, "fit", lambda *a, **k: pytest.fail("training started"))
-    rc, stdout, stderr = run(capsys, "train", "--out", blocker / "run")
+    rc, stdout, stderr = run_cli(capsys, "train", "--out", blocker / "run")
     assert_one_line_error(rc, stderr, "cannot write to the run folder", str(blocker / "run"))
 
 
@@ -171,7 +166,7 @@ def test_interrupt_exits_130_with_one_line_and_leaves_no_empty_run_folder(tmp_pa
         raise KeyboardInterrupt
 
     monkeypatch.setattr(nlayer.Network, "fit", interrupted)
-    rc, _, stderr = run(capsys, "train", "--out", tmp_path / "run", "--quiet")
+    rc, _, stderr = run_cli(capsys, "train", "--out", tmp_path / "run", "--quiet")
     assert rc == 130 and stderr.strip() == "nlayer: interrupted"
     assert not (tmp_path / "run").exists()
 
@@ -183,20 +178,20 @@ def test_string_labels_train_predict_and_evaluate_round_trip(flowers, flowers_ru
     model = flowers_run / "model.safetensors"
     net = nlayer.load(model)
     table = nlayer.data.load_table(flowers)
-    rc, stdout, _ = run(capsys, "predict", model, flowers)
+    rc, stdout, _ = run_cli(capsys, "predict", model, flowers)
     rows = read_csv(stdout)
     assert rc == 0 and rows[0] == ["prediction"] and len(rows) == 121
     assert [r[0] for r in rows[1:]] == list(net.predict(table.X))
     # the same file without its target column, and --proba, and --out
     features_only = tmp_path / "features.csv"
     features_only.write_text("\n".join(",".join(line.split(",")[:4]) for line in flowers.read_text().splitlines()))
-    rc, _, _ = run(capsys, "predict", model, features_only, "--proba", "--out", tmp_path / "p.csv")
+    rc, _, _ = run_cli(capsys, "predict", model, features_only, "--proba", "--out", tmp_path / "p.csv")
     rows = read_csv((tmp_path / "p.csv").read_text())
     assert rows[0] == ["prediction", "proba_setosa", "proba_versicolor", "proba_virginica"]
     P = np.array([[float(v) for v in r[1:]] for r in rows[1:]], dtype=np.float32)
     np.testing.assert_array_equal(P, net.predict_proba(table.X))
     assert [r[0] for r in rows[1:]] == list(net.predict(table.X))
-    rc, stdout, _ = run(capsys, "evaluate", model, flowers)
+    rc, stdout, _ = run_cli(capsys, "evaluate", model, flowers)
     assert rc == 0 and "accuracy" in stdout and "confusion matrix" in stdout
     acc = float(np.mean(net.predict(table.X) == table.y))
     assert f"{acc:.4f}" in stdout
@@ -207,22 +202,22 @@ def test_string_labels_train_predict_and_evaluate_round_trip(flowers, flowers_ru
 
 def test_regression_is_inferred_and_scored_with_mse_mae_r2(plane, tmp_path, capsys):
     out = tmp_path / "reg"
-    rc, stdout, _ = run(capsys, "train", "--data", plane, "--out", out, "--epochs", "80", "--layers", "32")
+    rc, stdout, _ = run_cli(capsys, "train", "--data", plane, "--out", out, "--epochs", "80", "--layers", "32")
     assert rc == 0 and "task: regress (inferred" in stdout
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["output"] == "identity" and metrics["validation"]["r2"] > 0.95
     assert png_size(out / "decision_boundary.png")[0] > 300
     net = nlayer.load(out / "model.safetensors")
     table = nlayer.data.load_table(plane)
-    rc, stdout, _ = run(capsys, "predict", out / "model.safetensors", plane)
+    rc, stdout, _ = run_cli(capsys, "predict", out / "model.safetensors", plane)
     values = np.array([float(r[0]) for r in read_csv(stdout)[1:]], dtype=np.float32)
     np.testing.assert_array_equal(values, net.predict(table.X))
-    rc, stdout, _ = run(capsys, "evaluate", out / "model.safetensors", plane)
+    rc, stdout, _ = run_cli(capsys, "evaluate", out / "model.safetensors", plane)
     header, row = stdout.splitlines()[1:3]
     assert header.split() == ["loss", "mse", "mae", "r2"]
     err = net.predict(table.X).astype(np.float64) - table.y
     assert float(row.split()[2]) == pytest.approx(np.mean(err**2), abs=1e-4)
-    rc, _, stderr = run(capsys, "predict", out / "model.safetensors", plane, "--proba")
+    rc, _, stderr = run_cli(capsys, "predict", out / "model.safetensors", plane, "--proba")
     assert_one_line_error(rc, stderr, "--proba", "regression")
 
 
@@ -230,7 +225,7 @@ def test_npz_data_and_training_option_families(tmp_path, capsys):
     X, y = nlayer.datasets.spiral(n_per_class=40, dtype="float64")
     np.savez(tmp_path / "s.npz", X=X, y=y)
     out = tmp_path / "npz"
-    rc, _, stderr = run(capsys, "train", "--data", tmp_path / "s.npz", "--out", out, "--quiet", "--layers", "8,6",
+    rc, _, stderr = run_cli(capsys, "train", "--data", tmp_path / "s.npz", "--out", out, "--quiet", "--layers", "8,6",
                         "--activation", "tanh", "--optimizer", "momentum", "--lr", "0.05", "--l2", "0",
                         "--batch-size", "0", "--epochs", "40", "--early-stopping", "2", "--val-fraction", "0.25",
                         "--seed", "3", "--dtype", "float64")
@@ -250,37 +245,38 @@ def test_sigmoid_output_for_two_classes_and_no_validation(tmp_path, capsys):
     X, y = nlayer.datasets.spiral(n_per_class=50, n_classes=2, dtype="float64")
     np.savez(tmp_path / "two.npz", X=X, y=y)
     out = tmp_path / "sig"
-    rc, stdout, _ = run(capsys, "train", "--data", tmp_path / "two.npz", "--output", "sigmoid", "--out", out,
+    rc, stdout, _ = run_cli(capsys, "train", "--data", tmp_path / "two.npz", "--output", "sigmoid", "--out", out,
                         "--val-fraction", "0", "--epochs", "30", "--quiet")
     assert rc == 0 and "validation" not in stdout
     net = nlayer.load(out / "model.safetensors")
     assert net.sizes[-1] == 1 and net.output.name == "sigmoid"
-    rc, stdout, _ = run(capsys, "predict", out / "model.safetensors", tmp_path / "two.npz")
+    rc, stdout, _ = run_cli(capsys, "predict", out / "model.safetensors", tmp_path / "two.npz")
     preds = [int(r[0]) for r in read_csv(stdout)[1:]]
     assert preds == [int(v) for v in net.predict(X)]
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "nesterov"])
 def test_each_optimizer_trains_from_the_cli(optimizer, tmp_path, capsys):
-    rc, _, _ = run(capsys, "train", "--optimizer", optimizer, "--lr", "0.1", "--epochs", "5", "--quiet",
+    rc, _, _ = run_cli(capsys, "train", "--optimizer", optimizer, "--lr", "0.1", "--epochs", "5", "--quiet",
                    "--out", tmp_path / "o")
     assert rc == 0 and json.loads((tmp_path / "o" / "metrics.json").read_text())["optimizer"] == optimizer
 
 
 # ------------------------------------------------------------------ gradcheck, explain
 def test_gradcheck_prints_every_parameter_and_fails_above_the_threshold(capsys):
-    rc, stdout, _ = run(capsys, "gradcheck", "--activation", "tanh")
+    rc, stdout, _ = run_cli(capsys, "gradcheck", "--activation", "tanh")
     assert rc == 0 and "passed" in stdout
     names = [line.split()[0] for line in stdout.splitlines()[2:6]]
     assert names == ["W1", "b1", "W2", "b2"]
     assert all(float(line.split()[-2]) < 1e-6 for line in stdout.splitlines()[2:6])
-    rc, stdout, stderr = run(capsys, "gradcheck", "--layers", "3,5,2", "--output", "identity", "--threshold", "1e-300")
+    rc, stdout, stderr = run_cli(capsys, "gradcheck", "--layers", "3,5,2", "--output", "identity",
+                                 "--threshold", "1e-300")
     assert_one_line_error(rc, stderr, "gradient check failed", "threshold")
     assert "W1" in stdout and "b2" in stdout
 
 
 def test_explain_prints_the_lecture_equations_with_shapes(capsys):
-    rc, stdout, _ = run(capsys, "explain")
+    rc, stdout, _ = run_cli(capsys, "explain")
     lines = [" ".join(line.split()) for line in stdout.splitlines()]
     assert rc == 0
     assert "dW2 = A1^T dZ2 (4, 300) @ (300, 3) -> (4, 3)" in lines
@@ -306,13 +302,13 @@ def test_explain_prints_the_lecture_equations_with_shapes(capsys):
 ])
 def test_bad_input_is_one_line_on_stderr_with_exit_1(argv, fragments, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    rc, _, stderr = run(capsys, *argv)
+    rc, _, stderr = run_cli(capsys, *argv)
     assert_one_line_error(rc, stderr, *fragments)
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
 def test_regression_target_with_task_classify_is_refused(plane, tmp_path, capsys):
-    rc, _, stderr = run(capsys, "train", "--data", plane, "--task", "classify", "--out", tmp_path / "r")
+    rc, _, stderr = run_cli(capsys, "train", "--data", plane, "--task", "classify", "--out", tmp_path / "r")
     assert_one_line_error(rc, stderr, "regress")
     assert not (tmp_path / "r").exists()
 
@@ -321,7 +317,7 @@ def test_a_corrupt_model_file_is_one_line_error(tmp_path, capsys):
     bad = tmp_path / "model.safetensors"
     bad.write_bytes(b"\x80\x04not a model at all")
     for command in ("predict", "evaluate"):
-        rc, stdout, stderr = run(capsys, command, bad, "spiral")
+        rc, stdout, stderr = run_cli(capsys, command, bad, "spiral")
         assert_one_line_error(rc, stderr, str(bad))
         assert stdout == ""
 
@@ -330,13 +326,13 @@ def test_evaluate_names_a_label_the_model_never_saw(flowers, flowers_run, tmp_pa
     odd = tmp_path / "odd.csv"
     lines = flowers.read_text().splitlines()
     odd.write_text("\n".join([*lines[:3], lines[3].rsplit(",", 1)[0] + ",rose"]) + "\n")
-    rc, _, stderr = run(capsys, "evaluate", flowers_run / "model.safetensors", odd)
+    rc, _, stderr = run_cli(capsys, "evaluate", flowers_run / "model.safetensors", odd)
     assert_one_line_error(rc, stderr, "'rose'", "row 3")
 
 
 @pytest.mark.parametrize("command", ["train", "predict", "evaluate", "gradcheck", "explain"])
 def test_every_command_has_help_with_an_example(command, capsys):
-    rc, stdout, _ = run(capsys, command, "--help")
+    rc, stdout, _ = run_cli(capsys, command, "--help")
     assert rc == 0 and "example:" in stdout and f"nlayer {command}" in stdout
 
 

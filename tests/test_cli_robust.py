@@ -15,17 +15,14 @@ import pytest
 
 import nlayer
 from nlayer.checkpoint import load_checkpoint
-from nlayer.cli import main
 
-from .conftest import SRC
+from .conftest import SRC, run_cli
 
 FAST = ["--layers", "16", "--quiet"]
 
 
 def train(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(["train", *argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(capsys, "train", *argv)
 
 
 def names(folder: Path) -> list[str]:

@@ -109,11 +109,13 @@ def test_encoded_labels_and_classes_round_trip_through_a_network(tmp_path):
     assert set(net.predict(t.X)) <= {"x", "y"}
 
 
-def test_check_task_accepts_matching_targets():
-    check_task(np.array(["a", "b"]), "classify")
-    check_task(np.array([1.0, 0.0]), "classify")
-    check_task(np.array([1.5, 0.2]), "regress")
-    check_task(np.array([1.0, 0.0]), "regress")
+def test_check_task_accepts_matching_targets_and_returns_the_encoded_classes():
+    idx, classes = check_task(np.array(["b", "a", "b"]), "classify")
+    assert classes == ["a", "b"] and idx.tolist() == [1, 0, 1]
+    idx, classes = check_task(np.array([1.0, 0.0]), "classify")
+    assert classes == [0, 1] and idx.tolist() == [1, 0]
+    assert check_task(np.array([1.5, 0.2]), "regress") is None
+    assert check_task(np.array([1.0, 0.0]), "regress") is None
 
 
 def test_check_task_rejects_a_regression_target_for_classify_naming_column_and_values():

@@ -20,6 +20,8 @@ import nlayer
 from nlayer import io
 from nlayer.errors import ModelFormatError
 
+from .conftest import safetensors_bytes
+
 META = {
     "format_version": 1, "sizes": [2, 4, 3], "activation": "relu", "output": "softmax",
     "classes": None, "dtype": "float32", "standardized": False,
@@ -31,8 +33,7 @@ def _raw(tensors: dict, payload: bytes, meta: dict | str | None = None) -> bytes
     header = dict(tensors)
     if meta is not None:
         header["__metadata__"] = {"nlayer": meta if isinstance(meta, str) else json.dumps(meta)}
-    text = json.dumps(header).encode()
-    return len(text).to_bytes(8, "little") + text + payload
+    return safetensors_bytes(header, payload)
 
 
 def _layout(shapes: dict[str, tuple], dtype: str = "F32", itemsize: int = 4) -> tuple[dict, bytes]:

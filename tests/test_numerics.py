@@ -1,4 +1,6 @@
-"""Stable numerics: extreme logits, saturated probabilities, no warnings (pytest runs -W error)."""
+"""Stable numerics: extreme logits, saturated probabilities, no warnings (pytest runs -W error).
+
+The exact losses of saturated softmax and sigmoid outputs are pinned in test_divergence.py."""
 
 from __future__ import annotations
 
@@ -20,21 +22,6 @@ def test_logits_of_plus_minus_1000_give_finite_loss_and_gradients(dtype, output)
     assert all(np.all(np.isfinite(g)) for pair in grads for g in pair)
     P = net.predict_proba(X)
     assert np.all(np.isfinite(P)) and P.min() >= 0 and P.max() <= 1
-
-
-def test_softmax_loss_of_a_confident_mistake_is_the_logit_gap():
-    net = nlayer.Network([1, 2], seed=0, dtype="float64")
-    net.layers[0].W[...] = [[1000.0, -1000.0]]
-    loss, _ = net.loss_and_gradients(np.array([[1.0]]), np.array([1]))
-    assert loss == pytest.approx(2000.0)                 # -log softmax = 2000, not inf
-
-
-def test_sigmoid_loss_of_exact_zero_and_one_probabilities_is_finite():
-    net = nlayer.Network([1, 1], output="sigmoid", seed=0, dtype="float64")
-    net.layers[0].W[...] = [[800.0]]
-    loss, _ = net.loss_and_gradients(np.array([[1.0], [-1.0]]), np.array([0, 1]))
-    assert net.predict_proba(np.array([[1.0]]))[0, 0] == 1.0
-    assert loss == pytest.approx(800.0)
 
 
 def test_softmax_probabilities_sum_to_one(spiral):

@@ -19,28 +19,20 @@ from safetensors import safe_open
 from nlayer import _safetensors
 from nlayer.errors import ModelFormatError
 
+from .conftest import safetensors_bytes, split_safetensors
+
 TENSORS = {"a": np.arange(6, dtype=np.float32).reshape(2, 3), "b": np.array([0.5, -1.25], dtype=np.float64)}
 META = {"who": "test", "json": json.dumps({"x": [1, 2]})}
 
 
-def _raw(header: dict, payload: bytes = b"") -> bytes:
-    text = json.dumps(header).encode()
-    return len(text).to_bytes(8, "little") + text + payload
-
-
-def _entries(good: bytes) -> tuple[dict, bytes]:
-    n = int.from_bytes(good[:8], "little")
-    return json.loads(good[8 : 8 + n]), good[8 + n :]
-
-
 GOOD = _safetensors.encode(TENSORS, META)
-HEADER, PAYLOAD = _entries(GOOD)
+HEADER, PAYLOAD = split_safetensors(GOOD)
 
 
 def _with(name: str, **changes) -> bytes:
     header = json.loads(json.dumps(HEADER))
     header[name].update(changes)
-    return _raw(header, PAYLOAD)
+    return safetensors_bytes(header, PAYLOAD)
 
 
 def _decode_file(tmp_path: Path, data: bytes, dtypes=_safetensors.FLOATS) -> tuple[dict, dict]:
@@ -87,7 +79,7 @@ def test_any_encoded_container_decodes_to_the_same_arrays(spec):
 def test_missing_metadata_is_empty_and_read_header_matches_decode(tmp_path):
     header = {k: v for k, v in HEADER.items() if k != "__metadata__"}
     path = tmp_path / "c.safetensors"
-    path.write_bytes(_raw(header, PAYLOAD))
+    path.write_bytes(safetensors_bytes(header, PAYLOAD))
     entries, meta = _safetensors.read_header(path)
     assert meta == {} and entries["a"] == ("F32", (2, 3), *header["a"]["data_offsets"])
     tensors, _ = _safetensors.decode(path.read_bytes(), str(path))
@@ -115,9 +107,9 @@ HOSTILE = {
     "deep nesting": ((10000).to_bytes(8, "little") + b"[" * 5000 + b"]" * 5000,
                      ("not UTF-8 JSON", "must be a JSON object")),
     "a list": ((3).to_bytes(8, "little") + b"[1]", "must be a JSON object"),
-    "metadata not strings": (_raw({**HEADER, "__metadata__": {"n": 1}}, PAYLOAD), "object of strings"),
-    "metadata a list": (_raw({**HEADER, "__metadata__": ["x"]}, PAYLOAD), "object of strings"),
-    "entry not an object": (_raw({**HEADER, "a": [1]}, PAYLOAD), "needs exactly the keys"),
+    "metadata not strings": (safetensors_bytes({**HEADER, "__metadata__": {"n": 1}}, PAYLOAD), "object of strings"),
+    "metadata a list": (safetensors_bytes({**HEADER, "__metadata__": ["x"]}, PAYLOAD), "object of strings"),
+    "entry not an object": (safetensors_bytes({**HEADER, "a": [1]}, PAYLOAD), "needs exactly the keys"),
     "entry extra key": (_with("a", extra=1), "needs exactly the keys"),
     "negative dim": (_with("a", shape=[-2, -3]), "invalid shape"),
     "bool dim": (_with("a", shape=[True, 6]), "invalid shape"),
@@ -130,7 +122,7 @@ HOSTILE = {
     "dtype not a string": (_with("a", dtype=4), "dtype 4"),
     "byte count": (_with("a", shape=[2, 4]), "needs 32 bytes but its data_offsets span 24"),
     "overlap": (_with("a", data_offsets=[8, 32]), "overlaps the previous tensor"),
-    "gap": (_raw({**HEADER, "b": {**HEADER["b"], "data_offsets": [
+    "gap": (safetensors_bytes({**HEADER, "b": {**HEADER["b"], "data_offsets": [
         HEADER["b"]["data_offsets"][0] + 8, HEADER["b"]["data_offsets"][1] + 8]}}, PAYLOAD + bytes(8)), "gap of 8"),
     "truncated": (GOOD[:-1], "payload is truncated"),
     "trailing bytes": (GOOD + b"\x00", "1 extra bytes after the last tensor"),
@@ -216,6 +208,5 @@ def test_mutated_bytes_decode_consistently_or_raise_model_format_error_only(data
     except ModelFormatError as e:
         assert str(e).startswith("fuzz: ")
         return
-    n = int.from_bytes(b[:8], "little")
-    assert sum(arr.nbytes for arr in tensors.values()) == len(b) - 8 - n     # accepted: it covers the data exactly
+    assert sum(arr.nbytes for arr in tensors.values()) == len(split_safetensors(b)[1])  # covers the data exactly
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items())

@@ -309,8 +309,12 @@ def encode_labels(y: np.ndarray, name: str = "target") -> tuple[np.ndarray, list
     return idx.astype(np.int64).reshape(-1), classes
 
 
-def check_task(y: np.ndarray, task: str, name: str = "target") -> None:
-    """``DataError`` if target ``y`` (column ``name``) cannot be used for ``task``."""
+def check_task(y: np.ndarray, task: str, name: str = "target") -> tuple[np.ndarray, list[Any]] | None:
+    """``DataError`` if target ``y`` (column ``name``) cannot be used for ``task``.
+
+    For ``"classify"`` returns what :func:`encode_labels` gives (class indices, classes), which
+    the check has to compute anyway; None for ``"regress"``.
+    """
     if task not in TASKS:
         raise ConfigError(f"unknown task {task!r}; choose one of: {', '.join(TASKS)}")
     y = np.asarray(y)
@@ -320,7 +324,7 @@ def check_task(y: np.ndarray, task: str, name: str = "target") -> None:
                 f"column {name!r} is a regression target ({_non_integer(y)}), not class labels; "
                 "use task 'regress' (--task regress)"
             )
-        _, classes = encode_labels(y, name)
+        idx, classes = encode_labels(y, name)
         if not _is_text(y) and len(classes) > MAX_CLASSES and len(y) < MIN_ROWS_PER_CLASS * len(classes):
             raise DataError(
                 f"column {name!r} has {len(classes)} distinct numbers over {len(y)} rows (about "
@@ -328,12 +332,14 @@ def check_task(y: np.ndarray, task: str, name: str = "target") -> None:
                 "labels; use task 'regress' (--task regress), or write the labels as text if they "
                 "really are classes"
             )
-    elif _is_text(y):
+        return idx, classes
+    if _is_text(y):
         shown = ", ".join(repr(str(v)) for v in np.unique(y)[:3])
         raise DataError(
             f"column {name!r} holds text labels ({shown}, ...) which cannot be regressed; "
             "use task 'classify' (--task classify)"
         )
+    return None
 
 
 def _non_integer(y: np.ndarray) -> str:

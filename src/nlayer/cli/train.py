@@ -149,10 +149,10 @@ def choose_task(args: argparse.Namespace, data: Table) -> tuple[str, np.ndarray,
     from .. import data as nd
 
     task = args.task or nd.infer_task(data.y)
-    nd.check_task(data.y, task)
     classes: list[Any] | None = None
-    if task == "classify":
-        targets, classes = nd.encode_labels(data.y)
+    encoded = nd.check_task(data.y, task)               # class indices and classes, to classify
+    if encoded is not None:
+        targets, classes = encoded
         output = args.output or "softmax"
         if output == "identity":
             raise ConfigError("--output identity is for regression; use softmax (or sigmoid for 2 classes)")
