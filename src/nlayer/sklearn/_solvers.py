@@ -153,8 +153,8 @@ def fit_stochastic(est: _BaseNLayer, X: Array, y: Array, sw: Array | None, incre
 
 
 def _batch_size(batch_size: int | str, n: int) -> int:
-    """``"auto"`` is min(200, n), as MLPClassifier's; above n, clamped to n with a warning
-    that points at the user's ``fit`` call (the core's check, four frames further down)."""
+    """``"auto"`` is min(200, n), as MLPClassifier's; above n, clamped to n by the core's check,
+    whose warning points at the user's ``fit`` or ``partial_fit`` line (``stacklevel=6``; tested)."""
     return _check_batch_size(min(200, n) if batch_size == "auto" else int(batch_size), n, stacklevel=6)
 
 
