@@ -1,6 +1,6 @@
 """nlayer vs PyTorch vs scikit-learn's MLPClassifier on the CPU, in one invocation.
 
-    PYTHONPATH=src python benchmarks/run.py            # all workloads, 5 repeats (~3-4 minutes)
+    PYTHONPATH=src python benchmarks/run.py            # all workloads, 5 repeats (~2 minutes on 2 cores)
     PYTHONPATH=src python benchmarks/run.py --only a,d --repeats 3
 
 Frameworks run interleaved (nlayer, PyTorch, MLPClassifier, GEMM floor, nlayer, ...) after
