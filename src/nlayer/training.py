@@ -354,10 +354,9 @@ def _fused_steps(
 ) -> list[FusedStep]:
     """Each layer's SGD or momentum step at this epoch's lr (see ``layers.FusedStep``)."""
     decay = 1.0 - opt.lr * l2                     # W - lr l2 W
-    if velocity is None:
+    if velocity is None or not isinstance(opt, Momentum):
         return [FusedStep(decay)] * n_layers
-    mu = opt.momentum if isinstance(opt, Momentum) else 0.0
-    return [FusedStep(decay, mu, vW, vb) for vW, vb in velocity]
+    return [FusedStep(decay, opt.momentum, vW, vb) for vW, vb in velocity]
 
 
 class _Batches:
@@ -434,6 +433,7 @@ class _Accuracy:
             return correct / self.hits.shape[0]
         correct, self.correct = self.correct, 0
         return correct / self.n_rows
+
 
 def _diverged(tr: Trainer, theta: Array, last_good: Array, epoch: int, loss: float) -> None:
     np.copyto(theta, last_good)
