@@ -221,3 +221,17 @@ def test_divergence_in_the_first_epoch_restores_the_initial_weights(spiral):
     with pytest.raises(DivergenceError, match="diverged in epoch 1: .* restored to their values before training"):
         net.fit(X, y, epochs=5, batch_size=10, lr=1e6, l2=1e-3)
     np.testing.assert_array_equal(net.flat()[0], initial)
+
+
+@pytest.mark.parametrize("output", ["softmax", "sigmoid", "identity"])
+def test_evaluate_hands_back_the_outputs_of_its_own_pass(spiral, output):
+    from nlayer.training import evaluate
+
+    X, y = spiral
+    net = nlayer.Network([2, 16, 3], output=output, seed=0)
+    Y = np.eye(3, dtype=np.float32)[y] if output != "identity" else X[:, :1].repeat(3, axis=1)
+    A = np.full((X.shape[0], 3), np.nan, dtype=net.dtype)
+    loss, accuracy = evaluate(net, net.prepare_X(X), net.prepare_Y(Y), 64, out=A)   # 64: several chunks
+    np.testing.assert_array_equal(A, net.predict_proba(X))
+    assert loss == pytest.approx(net.loss(X, Y), rel=1e-6)
+    assert (accuracy is None) == (output == "identity")

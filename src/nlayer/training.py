@@ -115,13 +115,21 @@ class Trainer:
     stop_training: bool = False
 
 
-def evaluate(net: Network, X: Array, Y: Array, chunk: int) -> tuple[float, float | None]:
-    """Mean data loss and accuracy (None for regression) of ``net`` on prepared (X, Y)."""
+def evaluate(
+    net: Network, X: Array, Y: Array, chunk: int, out: Array | None = None
+) -> tuple[float, float | None]:
+    """Mean data loss and accuracy (None for regression) of ``net`` on prepared (X, Y).
+
+    ``out`` (m, n_out), when given, receives the output activations ``A[L]`` of the same
+    pass, so a caller that also needs the predictions runs the network once.
+    """
     total, correct, n = 0.0, 0, X.shape[0]
     last = net.layers[-1]
     for i in range(0, n, chunk):
         Xc, Yc = X[i : i + chunk], Y[i : i + chunk]
         A = net.forward(Xc)
+        if out is not None:
+            out[i : i + chunk] = A
         total += net.output.loss(last.Z, A, Yc, last.dZ) * Xc.shape[0]
         c = net.output.count_correct(A, Yc)
         correct += c or 0

@@ -112,18 +112,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if not net.is_classifier:
         if data.y.dtype.kind not in "iuf":
             raise DataError(f"{data.source}: target '{data.target_name}' is not numeric; this model does regression")
-        print(table({"evaluation": score(net, data.X, data.y.astype(np.float64))}))
+        print(table({"evaluation": score(net, data.X, data.y.astype(np.float64))[0]}))
         return 0
     y = _class_indices(net, data)
-    print(table({"evaluation": score(net, data.X, y)}))
-    print(_confusion_matrix(net, data.X, y))
+    scores, A = score(net, data.X, y)                   # one forward pass for both
+    print(table({"evaluation": scores}))
+    print(_confusion_matrix(net, y, np.asarray(net.output.decide(A))))
     return 0
 
 
-def _confusion_matrix(net: Network, X: np.ndarray, y: np.ndarray) -> str:
-    """Counts of (true class, predicted class) as a titled text table."""
+def _confusion_matrix(net: Network, y: np.ndarray, pred: np.ndarray) -> str:
+    """Counts of (true class ``y``, predicted class ``pred``), both indices (m,), as a titled text table."""
     names = [str(c) for c in net.class_labels()]
-    pred = np.asarray(net.output.decide(net.predict_proba(X)))
     cm = np.zeros((len(names), len(names)), dtype=np.int64)
     np.add.at(cm, (y, pred), 1)
     width = max(8, *(len(n) + 1 for n in names))

@@ -18,18 +18,19 @@ if TYPE_CHECKING:
     from .train import TrainJob
 
 
-def score(net: Network, X: np.ndarray, targets: np.ndarray) -> dict[str, float]:
-    """``loss`` and ``accuracy`` for class indices, or ``loss, mse, mae, r2`` for values."""
-    if net.is_classifier:                       # both from one forward pass, as in training
-        from ..training import evaluate
+def score(net: Network, X: np.ndarray, targets: np.ndarray) -> tuple[dict[str, float], np.ndarray]:
+    """``loss`` and ``accuracy`` for class indices, or ``loss, mse, mae, r2`` for values; and the
+    output activations ``A[L]`` (m, n_out) of the same forward pass (for the predictions)."""
+    from ..training import evaluate
 
-        loss, accuracy = evaluate(net, net.prepare_X(X), net.prepare_Y(targets), INFERENCE_CHUNK)
-        return {"loss": float(loss), "accuracy": float(accuracy or 0.0)}
-    loss = float(net.loss(X, targets))
-    err = net.predict_proba(X)[:, 0].astype(np.float64) - targets
+    A = np.empty((X.shape[0], net.n_outputs), dtype=net.dtype)
+    loss, accuracy = evaluate(net, net.prepare_X(X), net.prepare_Y(targets), INFERENCE_CHUNK, out=A)
+    if net.is_classifier:
+        return {"loss": float(loss), "accuracy": float(accuracy or 0.0)}, A
+    err = A[:, 0].astype(np.float64) - targets
     ss_tot = float(np.sum((targets - targets.mean()) ** 2))
     r2 = 1.0 - float(np.sum(err**2)) / ss_tot if ss_tot > 0 else float("nan")
-    return {"loss": loss, "mse": float(np.mean(err**2)), "mae": float(np.mean(np.abs(err))), "r2": r2}
+    return {"loss": float(loss), "mse": float(np.mean(err**2)), "mae": float(np.mean(np.abs(err))), "r2": r2}, A
 
 
 def split_metrics(job: TrainJob) -> dict[str, dict[str, float]]:
@@ -37,7 +38,7 @@ def split_metrics(job: TrainJob) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for name, rows in (("train", job.train_rows), ("validation", job.val_rows)):
         if len(rows):
-            out[name] = score(job.net, job.data.X[rows], job.targets[rows])
+            out[name], _ = score(job.net, job.data.X[rows], job.targets[rows])
     return out
 
 
