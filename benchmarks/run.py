@@ -4,7 +4,8 @@
     PYTHONPATH=src python benchmarks/run.py --only a,d --repeats 3
 
 Frameworks run interleaved (nlayer, PyTorch, MLPClassifier, GEMM floor, nlayer, ...) after
-one warm-up round, with BLAS threads pinned (threadpoolctl for NumPy and scikit-learn,
+one warm-up round, each timed run after a pause (``--settle``) that lets the previous
+framework's worker threads go idle, with BLAS threads pinned (threadpoolctl for NumPy and scikit-learn,
 ``torch.set_num_threads`` for PyTorch). Medians with min-max are reported, with the ratios
 the targets of issue 5 are stated in. The environment is never changed: the OpenBLAS kernel
 in use is printed, not chosen. Writes ``results/latest.json`` and ``results/latest.png``.
@@ -39,6 +40,14 @@ TARGETS = [
 ]
 
 
+# After its last product OpenBLAS's worker thread spins for about 0.1 s (2^28 cycles) before
+# it sleeps, and holds one of the two cores while the next framework starts: PyTorch's
+# inference (e) measured 178 ms right after nlayer's run, 153 after a 0.05 s pause, 122-134
+# after 0.1-0.4 s (benchmarks/NOTES.md, round 7). Every timed run starts this long after the
+# one before it, so each framework meets a quiet machine, as it would when run on its own.
+SETTLE_S = 0.25
+
+
 def traced_peak(run: runners.Runner, w: Workload, X: Any, y: Any) -> int:
     """Peak bytes NumPy allocated during one run (tracemalloc sees NumPy's data buffers)."""
     tracemalloc.start()
@@ -58,11 +67,16 @@ def memory_budget(w: Workload, X: Any) -> int:
     return int(data + 1.5 * 4 * (params + activations))
 
 
-def bench(w: Workload, frameworks: dict[str, runners.Runner], repeats: int, warmup: int) -> dict[str, Any]:
+def bench(
+    w: Workload, frameworks: dict[str, runners.Runner], repeats: int, warmup: int, settle: float = SETTLE_S
+) -> dict[str, Any]:
+    """Times of ``repeats`` interleaved rounds after ``warmup``, each run ``settle`` seconds
+    after the one before it, with the ratios, FLOP rates and peak memory of one workload."""
     X, y = make_data(w)
     times: dict[str, list[float]] = {name: [] for name in frameworks}
     for r in range(warmup + repeats):
         for name, run in frameworks.items():          # interleaved: A B C D A B C D ...
+            time.sleep(settle)                         # the previous run's spinning threads go idle
             seconds = run(w, X, y, r)
             if r >= warmup:
                 times[name].append(seconds)
@@ -121,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--repeats", type=int, default=5, help="timed runs per framework (default 5)")
     p.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")
+    p.add_argument("--settle", type=float, default=SETTLE_S,
+                   help=f"seconds of pause before each timed run (default {SETTLE_S})")
     p.add_argument("--threads", type=int, default=2, help="BLAS / PyTorch threads (default 2)")
     p.add_argument("--only", default="abcdef", help="workload letters to run, e.g. a,d")
     p.add_argument("--frameworks", default="nlayer,pytorch,sklearn,gemm_floor",
@@ -144,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for w in chosen:
         t0 = time.perf_counter()
-        results.append(bench(w, frameworks, args.repeats, args.warmup))
+        results.append(bench(w, frameworks, args.repeats, args.warmup, args.settle))
         note = f" [{w.note}]" if w.note else ""
         print(f"{w.label()}{note}: {time.perf_counter() - t0:.0f} s", flush=True)
     print()
@@ -154,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     for c in checks:
         print(report.target_line(c))
     payload = {"command": " ".join(sys.argv), "time": time.strftime("%Y-%m-%d %H:%M:%S"),
-               "environment": env, "repeats": args.repeats, "warmup": args.warmup,
+               "environment": env, "repeats": args.repeats, "warmup": args.warmup, "settle_s": args.settle,
                "results": results, "targets": checks}
     report.write_json(args.out / "latest.json", payload)
     report.write_chart(args.out / "latest.png", results)

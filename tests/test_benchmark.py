@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -67,3 +68,21 @@ def test_missed_target_states_the_rate_it_needs_against_the_ceiling(bench_run: M
     assert "MISSED: needs 1250 GFLOP/s" in line and "(50 % of the float32 ceiling)" in line
     assert "products alone run at 1100" in line
     assert checks["nlayer/gemm_floor"]["met"] and "needs_gflops" not in checks["nlayer/gemm_floor"]
+
+
+def test_each_timed_run_starts_after_the_settle_pause(bench_run: ModuleType) -> None:
+    """The previous framework's spinning worker threads must not steal the next one's core."""
+    starts: list[tuple[str, float]] = []
+
+    def runner(name: str):  # type: ignore[no-untyped-def]
+        def run(w, X, y, r):  # type: ignore[no-untyped-def]
+            starts.append((name, time.perf_counter()))
+            return 0.001
+        return run
+
+    (spiral,) = [w for w in bench_run.workloads() if w.key == "d"]
+    frameworks = {"nlayer": runner("nlayer"), "pytorch": runner("pytorch")}
+    bench_run.bench(spiral, frameworks, repeats=2, warmup=1, settle=0.05)
+    timed = starts[: 3 * 2]                                    # then one untimed run for tracemalloc
+    assert [n for n, _ in timed] == ["nlayer", "pytorch"] * 3  # interleaved
+    assert min(b - a for (_, a), (_, b) in zip(timed, timed[1:])) >= 0.05
