@@ -7,6 +7,7 @@ to_network(), pickling, and accuracy on scikit-learn's data sets.
 
 from __future__ import annotations
 
+import copy
 import pickle
 import subprocess
 import sys
@@ -27,11 +28,12 @@ from sklearn.datasets import (  # noqa: E402
 )
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, cross_val_score  # noqa: E402
+from sklearn.neural_network import MLPRegressor  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 import nlayer  # noqa: E402
-from nlayer.errors import DivergenceError  # noqa: E402
+from nlayer.errors import DataError, DivergenceError  # noqa: E402
 from nlayer.sklearn import NLayerClassifier, NLayerRegressor  # noqa: E402
 
 converging = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -147,6 +149,27 @@ def test_saved_classifier_loads_and_predicts_identically(iris, tmp_path):
     np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
 
 
+@converging
+@pytest.mark.parametrize("make_labels, saved", [
+    (lambda y: y.astype(np.float64), [0, 1, 2]),                              # whole-number floats
+    (lambda y: y == 2, [0, 1]),                                               # booleans
+    (lambda y: pytest.importorskip("pandas").Series(y, dtype="Int64"), [0, 1, 2]),  # pandas nullable ints
+    (lambda y: np.array(["a", "b", "c"], dtype=object)[y], ["a", "b", "c"]),   # strings stay strings
+])
+def test_to_network_of_any_fitted_classifier_saves_with_labels_equal_to_the_estimators(
+        iris, tmp_path, make_labels, saved):
+    io = pytest.importorskip("nlayer.io", reason="nlayer.io (model files) is not part of this build yet")
+    X, y = iris
+    labels = make_labels(y)
+    est = NLayerClassifier((10,), max_iter=30, random_state=0).fit(X, labels)
+    net = est.to_network()
+    assert net.classes == saved and [type(c) for c in net.classes] == [type(c) for c in saved]
+    io.save(net, tmp_path / "m.nlayer")
+    predicted = est.predict(X)
+    assert np.all(io.load(tmp_path / "m.nlayer").predict(X) == predicted)
+    assert np.all(net.predict(X) == predicted)
+
+
 # --------------------------------------------------------------------- sample weights
 @pytest.mark.parametrize("solver, dtype, rtol", [("lbfgs", "float64", 1e-6), ("adam", "float64", 1e-6),
                                                   ("adam", "float32", 1e-4)])
@@ -189,6 +212,16 @@ def test_heavy_sample_weight_on_one_class_pulls_predictions_to_it(iris):
     plain = np.sum(NLayerClassifier(**params).fit(X, y).predict(X) == 2)
     weighted = np.sum(NLayerClassifier(**params).fit(X, y, sample_weight=np.where(y == 2, 10.0, 1.0)).predict(X) == 2)
     assert weighted > plain + 5
+
+
+def test_label_to_index_mapping_refuses_a_label_outside_classes_instead_of_using_a_neighbour(iris):
+    X, y = iris
+    est = NLayerClassifier((5,), random_state=0)
+    est.partial_fit(X, np.where(y == 1, 0, y), classes=[0, 2])          # classes_ = [0, 2]
+    with pytest.raises(DataError, match=r"Not in `self.classes_`: \[1\]"):
+        est._Y(y, np.dtype(np.float64))                                 # searchsorted alone maps 1 to 2
+    with pytest.raises(DataError, match="not in `self.classes_`"):
+        est.partial_fit(X, y, sample_weight=np.ones(len(y)))
 
 
 def test_negative_sample_weight_is_refused(iris):
@@ -303,6 +336,30 @@ def test_partial_fit_needs_classes_first_then_keeps_learning(iris):
     assert est.loss_curve_[-1] < est.loss_curve_[1]
 
 
+@pytest.mark.parametrize("labels, classes, unknown", [
+    (np.array(["a", "b", "c"]), ["a", "c"], "'b'"),           # sorts between two classes
+    (np.array([0, 1, 2]), [0, 2], "1"),
+    (np.array([0, 1, 2]), [0, 1], "2"),                       # sorts after the last class
+    (np.array(["a", "b", "c"]), [0, 1, 2], "'a' 'b' 'c'"),      # another label type
+])
+def test_first_partial_fit_refuses_labels_missing_from_classes_like_mlpclassifier(iris, labels, classes, unknown):
+    X, y = iris
+    est = NLayerClassifier((5,), random_state=0)
+    with pytest.raises(ValueError, match=r"`y` has classes not in `self.classes_`\..*Not in `self.classes_`: \["
+                                         + unknown + r"\]"):
+        est.partial_fit(X, labels[y], classes=classes)
+    assert not hasattr(est, "classes_")                       # still unfitted: the next call is a first call
+    est.partial_fit(X, labels[y], classes=labels)
+    assert list(est.classes_) == list(labels)
+
+
+def test_later_partial_fit_refuses_a_label_not_seen_in_classes(iris):
+    X, y = iris
+    est = NLayerClassifier((5,), random_state=0).partial_fit(X, y, classes=[0, 1, 2, 3])
+    with pytest.raises(DataError, match=r"Not in `self.classes_`: \[7\]"):
+        est.partial_fit(X, np.where(y == 1, 7, y))
+
+
 def test_partial_fit_is_absent_for_lbfgs_and_early_stopping():
     assert not hasattr(NLayerClassifier(solver="lbfgs"), "partial_fit")
     assert not hasattr(NLayerRegressor(early_stopping=True), "partial_fit")
@@ -366,8 +423,64 @@ def test_fitted_attributes_describe_the_network(iris):
     assert est.n_layers_ == 4 and est.n_outputs_ == 3 and est.n_features_in_ == 4
     assert [W.shape for W in est.coefs_] == [(4, 7), (7, 5), (5, 3)]
     assert [b.shape for b in est.intercepts_] == [(7,), (5,), (3,)]
-    est.coefs_[0][...] = 0.0                                    # copies: the model is untouched
-    assert est.score(X, y) > 0.9
+
+
+def test_editing_coefs_and_intercepts_in_place_changes_predictions_like_mlpclassifier(iris):
+    X, y = iris
+    est = NLayerClassifier((7,), solver="lbfgs", max_iter=500, random_state=0).fit(X, y)
+    for W in est.coefs_:
+        W[...] = 0.0
+    for b in est.intercepts_:
+        b *= 0.0
+    np.testing.assert_allclose(est.predict_proba(X[:3]), np.full((3, 3), 1 / 3))
+    np.testing.assert_array_equal(est.to_network().flat()[0], 0.0)
+
+
+def test_assigning_coefs_and_intercepts_copies_them_into_the_model(iris):
+    X, y = iris
+    source = NLayerClassifier((7,), solver="lbfgs", max_iter=500, random_state=0).fit(X, y)
+    target = NLayerClassifier((7,), solver="lbfgs", max_iter=1, random_state=1)
+    with pytest.warns(ConvergenceWarning):
+        target.fit(X, y)
+    target.coefs_ = [W.tolist() for W in source.coefs_]                    # any array-likes
+    target.intercepts_ = tuple(source.intercepts_)
+    np.testing.assert_array_equal(target.predict_proba(X), source.predict_proba(X))
+    target.coefs_[1] = np.zeros((7, 3))                                     # one layer, as in a list
+    np.testing.assert_array_equal(target.coefs_[1], 0.0)
+    assert not np.array_equal(target.predict_proba(X), source.predict_proba(X))
+
+
+@pytest.mark.parametrize("value, match", [
+    ([np.zeros((4, 7))], "must hold 2 arrays"),
+    ([np.zeros((4, 7)), np.zeros((3, 7))], r"coefs_\[1\] must have shape \(7, 3\), got \(3, 7\)"),
+    ([np.zeros((4, 7)), np.full((7, 3), np.nan)], r"coefs_\[1\] must hold finite"),
+    (np.zeros((4, 7)), "must be a list of 2 arrays"),
+])
+def test_assigning_coefs_of_the_wrong_number_shape_or_values_is_refused_and_changes_nothing(iris, value, match):
+    X, y = iris
+    est = NLayerClassifier((7,), solver="lbfgs", max_iter=500, random_state=0).fit(X, y)
+    before = est.predict_proba(X)
+    with pytest.raises(DataError, match=match):
+        est.coefs_ = value
+    with pytest.raises(DataError):
+        est.coefs_[0] = np.zeros((7, 4))
+    np.testing.assert_array_equal(est.predict_proba(X), before)
+
+
+def test_coefs_are_unavailable_before_fit_and_survive_pickle_and_deepcopy(iris):
+    X, y = iris
+    est = NLayerClassifier((7,), solver="lbfgs", max_iter=500, random_state=0)
+    assert not hasattr(est, "coefs_") and not hasattr(est, "intercepts_")
+    with pytest.raises(AttributeError, match="not fitted"):
+        est.coefs_ = [np.zeros((4, 7)), np.zeros((7, 3))]
+    est.fit(X, y)
+    restored = pickle.loads(pickle.dumps(est))
+    for a, b in zip(restored.coefs_ + restored.intercepts_, est.coefs_ + est.intercepts_):
+        np.testing.assert_array_equal(a, b)
+    saved = copy.deepcopy(est.coefs_)                                # a snapshot, not the live arrays
+    assert type(saved) is list
+    est.coefs_[0][...] = 0.0
+    assert not np.all(saved[0] == 0.0)
 
 
 @pytest.mark.parametrize("params, match", [
@@ -380,6 +493,15 @@ def test_bad_parameters_are_named_in_the_error(iris, params, match):
     X, y = iris
     with pytest.raises(ValueError, match=match):
         NLayerClassifier(**params).fit(X, y)
+
+
+def test_regressor_takes_mlpregressors_loss_and_refuses_every_other_value(regression):
+    X, y = regression
+    est = NLayerRegressor(**MLPRegressor(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=200).get_params())
+    assert est.get_params()["loss"] == "squared_error" and est.fit(X, y).score(X, y) > 0.9
+    assert "loss" not in NLayerClassifier().get_params()
+    with pytest.raises(ValueError, match="'loss' parameter of NLayerRegressor must be a str among {'squared_error'}"):
+        NLayerRegressor(loss="poisson").fit(X, y)
 
 
 def test_logistic_is_accepted_as_sklearns_name_for_sigmoid(iris):

@@ -22,12 +22,16 @@ Where the meaning differs, it says so here:
 - Multi-output regression sums the squared error over outputs (scikit-learn averages it).
 - ``solver="lbfgs"`` also records ``loss_curve_`` (one loss per L-BFGS iteration).
 - Dense input only (sparse matrices are refused with scikit-learn's message).
+- ``NLayerRegressor``'s ``loss`` takes only ``"squared_error"`` and is keyword-only.
+- ``to_network()`` stores booleans and whole-number float labels as ints (a model file
+  holds strings or ints); each compares equal to the estimator's label.
 
 scikit-learn (and SciPy) are imported here only: ``import nlayer`` does not need them.
 
 The modules: ``_base`` (parameters, ``fit``, initialisation, pickling), ``_solvers``
 (the weighted step, L-BFGS, the sgd/adam loop), ``_stopping`` (early stopping and
-convergence) and ``_estimators`` (what differs between classifier and regressor).
+convergence), ``_weights`` (``coefs_`` / ``intercepts_``: the network's live arrays) and
+``_estimators`` (what differs between classifier and regressor).
 """
 
 from ._estimators import NLayerClassifier, NLayerRegressor

@@ -17,6 +17,7 @@ from ..errors import DivergenceError
 from ..network import Network, all_finite, check_dtype
 from ..optimizers import Optimizer
 from ._solvers import fit_lbfgs, fit_stochastic, step
+from ._weights import layer_arrays
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data
@@ -74,6 +75,9 @@ class _BaseNLayer(BaseEstimator):
     validation_scores_: list[float] | None
     best_validation_score_: float | None
     best_loss_: float | None
+
+    coefs_ = layer_arrays("W", "coefs_", "The weights W (n_in, n_out) of each layer: the model's own arrays.")
+    intercepts_ = layer_arrays("b", "intercepts_", "The biases b (n_out,) of each layer: the model's own arrays.")
 
     def __init__(
         self,
@@ -174,8 +178,6 @@ class _BaseNLayer(BaseEstimator):
                 "the solver produced non-finite weights; standardise the inputs (StandardScaler) "
                 f"or lower learning_rate_init (it is {self.learning_rate_init:g})"
             )
-        self.coefs_ = [layer.W.copy() for layer in net.layers]
-        self.intercepts_ = [layer.b.copy() for layer in net.layers]
         return self
 
     def _rng(self) -> np.random.Generator:
@@ -233,9 +235,13 @@ class _BaseNLayer(BaseEstimator):
 
     def to_network(self) -> Network:
         """A copy of the trained ``nlayer.Network`` (with ``classes`` for a classifier):
-        ``nlayer.gradient_check``, saving and the lecture's equations all work on it."""
+        ``nlayer.gradient_check``, saving and the lecture's equations all work on it.
+        Its labels are the ones a model file holds (see ``saveable_labels``)."""
         check_is_fitted(self)
-        return self._network.copy()
+        net = self._network.copy()
+        if net.classes is not None:
+            net.classes = saveable_labels(net.classes)
+        return net
 
     def _check_solver(self) -> bool:
         if self.solver not in ("sgd", "adam"):
@@ -261,6 +267,8 @@ class _BaseNLayer(BaseEstimator):
     def __setstate__(self, state: dict) -> None:
         state = dict(state)
         spec = state.pop("_network_spec", None)
+        state.pop("coefs_", None)                                       # copies in older pickles
+        state.pop("intercepts_", None)
         opt = state.get("_optimizer")
         super().__setstate__(state)
         if spec is not None:
@@ -274,6 +282,14 @@ class _BaseNLayer(BaseEstimator):
                 t = opt.t
                 opt.bind([theta])
                 opt.state, opt.t = saved, t
+
+
+def saveable_labels(labels: list[Any]) -> list[Any]:
+    """Class labels as a model file holds them (strings or ints), each ``==`` the original:
+    booleans become 0 and 1, whole-number floats (``2.0``; a pandas ``Int64`` target) ints.
+    Other labels stay (scikit-learn trains on none; ``nlayer.save`` would refuse them)."""
+    whole = (isinstance(c, (Integral, np.bool_)) or (isinstance(c, Real) and float(c).is_integer()) for c in labels)
+    return [int(c) for c in labels] if all(whole) else labels
 
 
 def _glorot_uniform(net: Network, factor: float, rng: np.random.Generator) -> None:

@@ -8,9 +8,11 @@ from typing import Any
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 
+from ..errors import DataError
 from ._base import _BaseNLayer
 
 Array = np.ndarray
@@ -37,6 +39,8 @@ class NLayerClassifier(ClassifierMixin, _BaseNLayer):
         self._multilabel = kind == "multilabel-indicator"
         if first:
             labels = unique_labels(y if classes is None else classes)
+            if not self._multilabel and classes is not None:
+                _check_known(unique_labels(y), labels)                  # partial_fit(classes=...)
             self.classes_ = np.arange(y.shape[1]) if self._multilabel else labels
             if not self._multilabel and self.classes_.size < 2:
                 raise ValueError(f"{type(self).__name__} needs at least 2 classes in y to train, "
@@ -52,15 +56,20 @@ class NLayerClassifier(ClassifierMixin, _BaseNLayer):
         if classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
             raise ValueError(f"classes={classes!r} differs from the classes of the first call: {self.classes_!r}")
         if self.warm_start and classes is None and set(seen.tolist()) != set(self.classes_.tolist()):
-            raise ValueError("warm_start can only be used where `y` has the same classes as in the "
-                             f"previous call to fit. Previously got {self.classes_}, `y` has {seen}")
-        if np.setdiff1d(seen, self.classes_).size:
-            raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. "
-                             f"'y' has {seen}.")
+            raise DataError("warm_start can only be used where `y` has the same classes as in the "
+                            f"previous call to fit. Previously got {self.classes_}, `y` has {seen}")
+        _check_known(seen, self.classes_)
 
     def _Y(self, y: Array, dtype: np.dtype) -> Array:
-        """Labels -> indices into ``classes_`` (one-hot by the softmax output); multi-label y as is."""
-        return super()._Y(y if self._multilabel else np.searchsorted(self.classes_, y), dtype)
+        """Labels -> indices into ``classes_`` (one-hot by the softmax output); multi-label y as is.
+        A label not in ``classes_`` raises (``searchsorted`` alone would give it a neighbour's index)."""
+        if self._multilabel:
+            return super()._Y(y, dtype)
+        k = self.classes_.size
+        idx = np.searchsorted(self.classes_, y)
+        if not np.array_equal(self.classes_[np.minimum(idx, k - 1)], y):  # a label searchsorted missed
+            _check_known(unique_labels(y), self.classes_)                 # raises: classes_ is sorted
+        return super()._Y(idx, dtype)
 
     def _score_network(self, X: Array, y: Array, sample_weight: Array | None) -> float:
         return float(accuracy_score(y, self._decide(self._network.predict_proba(X)), sample_weight=sample_weight))
@@ -99,10 +108,65 @@ class NLayerClassifier(ClassifierMixin, _BaseNLayer):
         return tags
 
 
+def _check_known(seen: Array, classes: Array) -> None:
+    """MLPClassifier's error for labels ``seen`` in y that are not in ``classes`` (a DataError)."""
+    unknown = np.setdiff1d(seen, classes)
+    if unknown.size:
+        raise DataError(f"`y` has classes not in `self.classes_`. `self.classes_` has {classes}. "
+                        f"'y' has {seen}. Not in `self.classes_`: {unknown}.")
+
+
 class NLayerRegressor(RegressorMixin, _BaseNLayer):
     """A multi-layer perceptron regressor (squared error, identity output) trained by
     nlayer's back propagation; the counterpart of ``sklearn.neural_network.MLPRegressor``.
-    y may be (n_samples,) or (n_samples, n_outputs)."""
+    y may be (n_samples,) or (n_samples, n_outputs).
+
+    ``loss`` is MLPRegressor's parameter; nlayer has only ``"squared_error"`` (no
+    ``"poisson"``), and takes it by keyword only (MLPRegressor: first positional).
+    """
+
+    _parameter_constraints: dict = {**_BaseNLayer._parameter_constraints,
+                                    "loss": [StrOptions({"squared_error"})]}
+
+    def __init__(
+        self,
+        hidden_layer_sizes: Any = (100,),
+        activation: str = "relu",
+        *,
+        loss: str = "squared_error",
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: int | str = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: Any = None,
+        tol: float = 1e-4,
+        verbose: bool = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int = 10,
+        max_fun: int = 15000,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(
+            hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
+            learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
+            max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
+            warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping, validation_fraction=validation_fraction, beta_1=beta_1,
+            beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
+            dtype=dtype,
+        )
+        self.loss = loss
 
     def _targets(self, X: Any, y: Any, first: bool, classes: Any) -> tuple[Array, Array, int, str]:
         X, y = self._validate_xy(X, y, first, y_numeric=True)
