@@ -176,9 +176,11 @@ def test_save_converts_numpy_labels_to_json_types(tmp_path):
     assert io.load(_save(net, tmp_path)).classes == ["x", "y"]
 
 
-def test_save_rejects_what_is_not_a_network(tmp_path):
-    with pytest.raises(TypeError, match="nlayer.Network"):
-        io.save({"W1": np.zeros((2, 2))}, tmp_path / "m.safetensors")  # type: ignore[arg-type]
+@pytest.mark.parametrize("thing", [{"W1": np.zeros((2, 2))}, object(), None])
+def test_save_rejects_what_is_not_a_network_with_an_nlayer_error(tmp_path, thing):
+    with pytest.raises(ConfigError, match=f"save\\(\\) needs an nlayer.Network; got {type(thing).__name__}"):
+        io.save(thing, tmp_path / "m.safetensors")  # type: ignore[arg-type]
+    assert not (tmp_path / "m.safetensors").exists()
 
 
 def test_load_needs_only_numpy_and_save_without_safetensors_says_how_to_install(tmp_path, monkeypatch):

@@ -245,6 +245,43 @@ def test_huge_declared_shape_in_tiny_file_is_rejected_without_allocating(tmp_pat
     assert peak < 1_000_000 and time.perf_counter() - t0 < 1.0
 
 
+def _huge_tensor_name(tmp_path: Path) -> Path:
+    return _write(tmp_path, _raw(*_layout(dict(GOOD_SHAPES, **{"x" * 10**6: (1,)})), META))
+
+
+def _huge_duplicate_key(tmp_path: Path) -> Path:
+    key = json.dumps("k" * 10**6)
+    header = f'{{"__metadata__": {{"nlayer": "{{}}"}}, {key}: 1, {key}: 2}}'.encode()
+    return _write(tmp_path, len(header).to_bytes(8, "little") + header)
+
+
+@pytest.mark.parametrize("craft", [
+    lambda tmp: _write(tmp, _raw(*_layout(GOOD_SHAPES), dict(META, sizes=[2] * 1_000_000))),
+    lambda tmp: _write(tmp, _raw(*_layout(GOOD_SHAPES), dict(META, sizes=[2, 4, 3, *["x"] * 500_000]))),
+    lambda tmp: _write(tmp, _raw(*_layout(GOOD_SHAPES), dict(META, **{f"key{i}": i for i in range(200_000)}))),
+    lambda tmp: _write(tmp, _raw(*_layout(GOOD_SHAPES), dict(META, classes=[str(i) for i in range(500_000)]))),
+    lambda tmp: _write(tmp, _raw(*_layout(GOOD_SHAPES), dict(META, format_version="1" * 10**6))),
+    lambda tmp: _write(tmp, _raw(*_layout(GOOD_SHAPES), dict(META, activation=["relu"] * 500_000))),
+    _huge_tensor_name,
+    _huge_duplicate_key,
+], ids=["million-sizes", "long-sizes-of-strings", "many-unknown-keys", "long-classes", "long-version",
+        "list-activation", "long-tensor-name", "long-duplicate-key"])
+def test_a_crafted_header_fails_fast_with_one_short_line(tmp_path, craft):
+    path = craft(tmp_path)
+    for read in (io.load, io.read_header):
+        with pytest.raises(ModelFormatError) as info:
+            read(path)
+        message = str(info.value)
+        assert message.startswith(f"{path}: ") and "\n" not in message
+        assert len(message) < len(str(path)) + 400, message[:1000]
+
+
+def test_sizes_far_longer_than_the_tensors_are_refused_by_their_count(tmp_path):
+    path = _write(tmp_path, _raw(*_layout(GOOD_SHAPES), dict(META, sizes=[2] * 1_000_000)))
+    assert _load_error(path).endswith("metadata 'sizes' lists 1000000 widths (999999 layers, "
+                                      "1999998 tensors W1, b1, ...) but the file holds 4 tensors")
+
+
 @pytest.mark.parametrize("kind", ["missing", "directory"])
 def test_missing_file_or_directory(tmp_path, kind):
     path = tmp_path / "m.safetensors"

@@ -128,3 +128,16 @@ def test_a_step_uses_the_arrays_passed_now_not_those_of_earlier_steps():
     opt.state["velocity"][0] = np.zeros(3)          # state replaced by the user
     opt.step([W2], [np.ones(3)])
     np.testing.assert_allclose(W2, -0.25)
+
+
+def test_an_optimizer_pickled_before_lr_was_a_property_still_loads():
+    import pickle
+
+    opt = Adam(0.01)
+    state = opt.__dict__.copy()
+    state["lr"] = state.pop("_lr")                # the old layout: lr in the instance dict
+    del state["lr0"]
+    old = Adam.__new__(Adam)
+    old.__setstate__(state)
+    restored = pickle.loads(pickle.dumps(old))
+    assert restored.lr == restored.lr0 == 0.01

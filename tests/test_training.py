@@ -235,3 +235,87 @@ def test_evaluate_hands_back_the_outputs_of_its_own_pass(spiral, output):
     np.testing.assert_array_equal(A, net.predict_proba(X))
     assert loss == pytest.approx(net.loss(X, Y), rel=1e-6)
     assert (accuracy is None) == (output == "identity")
+
+
+@pytest.mark.parametrize(
+    ("make_optimizer", "schedule", "batch_size"),
+    [(lambda: nlayer.Adam(0.01), lambda: nlayer.Cosine(10), 16),             # folded Adam steps
+     (lambda: nlayer.SGD(0.5), lambda: nlayer.StepDecay(3, 0.5), 16),       # fused BLAS SGD steps
+     (lambda: nlayer.Momentum(0.05), lambda: nlayer.Cosine(10, lr_min=0.01), 32),
+     (lambda: nlayer.Nesterov(0.05), lambda: nlayer.StepDecay(2, 0.7), None)],  # full batch
+    ids=["adam-cosine", "sgd-step", "momentum-cosine", "nesterov-step-full-batch"],
+)
+def test_a_run_continued_with_the_same_optimizer_and_schedule_equals_one_run_bit_for_bit(
+    spiral, make_optimizer, schedule, batch_size
+):
+    X, y = spiral
+    one = nlayer.Network([2, 16, 3], seed=0)
+    whole = one.fit(X, y, epochs=10, optimizer=make_optimizer(), schedule=schedule(), batch_size=batch_size,
+                    seed=np.random.default_rng(1))
+    split = nlayer.Network([2, 16, 3], seed=0)
+    opt, rng = make_optimizer(), np.random.default_rng(1)
+    history = split.fit(X, y, epochs=4, optimizer=opt, schedule=schedule(), batch_size=batch_size, seed=rng)
+    split.fit(X, y, epochs=10, optimizer=opt, schedule=schedule(), batch_size=batch_size, seed=rng,
+              initial_epoch=4, history=history)
+    assert len(set(history.lr)) > 2                              # the schedule did decay
+    assert history.lr == whole.lr and history.loss == whole.loss
+    np.testing.assert_array_equal(split.flat()[0], one.flat()[0])
+
+
+def test_assigning_lr_between_fits_sets_the_rate_the_schedule_restarts_from(spiral):
+    X, y = spiral
+    opt = nlayer.SGD(0.8)
+    net = nlayer.Network([2, 8, 3], seed=0)
+    history = net.fit(X, y, epochs=4, optimizer=opt, schedule=nlayer.StepDecay(2, 0.5), seed=0)
+    assert (opt.lr, opt.lr0) == (0.4, 0.8)                       # epoch 3's rate; the schedule's base
+    opt.lr = 0.1                                                 # a manual change is the new base
+    net.fit(X, y, epochs=6, optimizer=opt, schedule=nlayer.StepDecay(2, 0.5), seed=0,
+            initial_epoch=4, history=history)
+    assert history.lr == [0.8, 0.8, 0.4, 0.4, 0.025, 0.025]
+    net.fit(X, y, epochs=7, optimizer=opt, lr=0.2, seed=0, initial_epoch=6, history=history)
+    assert history.lr[-1] == 0.2 and opt.lr0 == 0.2              # fit(lr=) sets the base too
+
+
+def test_validation_data_and_validation_fraction_together_are_refused(spiral):
+    X, y = spiral
+    with pytest.raises(ConfigError, match="validation_data and validation_fraction=0.5 were both given; pass one"):
+        nlayer.Network([2, 4, 3], seed=0).fit(X, y, epochs=1, validation_data=(X, y), validation_fraction=0.5)
+
+
+@pytest.mark.parametrize(("validation_data", "got"), [
+    ((np.zeros((3, 2)),), "a tuple of length 1"), ([np.zeros((3, 2)), [0, 1, 2], None], "a list of length 3"),
+    (np.zeros((3, 2)), "ndarray"), ({"X": 1, "y": 2}, "dict"),
+])
+def test_validation_data_must_be_a_pair(spiral, validation_data, got):
+    X, y = spiral
+    with pytest.raises(ConfigError, match=rf"validation_data must be a pair \(X_val, y_val\); got {got}$"):
+        nlayer.Network([2, 4, 3], seed=0).fit(X, y, epochs=1, validation_data=validation_data)
+
+
+@pytest.mark.parametrize(("callbacks", "message"), [
+    ([lambda epoch, logs: None, 1],
+     r"callbacks\[1\] must be a Callback object or a function f\(epoch, logs\); got int 1"),
+    ([None], r"callbacks\[0\] must be a Callback object"),
+    (nlayer.Callback(), "callbacks must be a list of Callback objects or functions .*; got Callback"),
+    (lambda epoch, logs: None, r"callbacks must be a list .*; got function \(put a single callback in a list\)"),
+    (5, "callbacks must be a list"),
+])
+def test_callbacks_are_checked_before_training_starts(spiral, callbacks, message):
+    X, y = spiral
+    net = nlayer.Network([2, 4, 3], seed=0)
+    before = net.flat()[0].copy()
+    with pytest.raises(ConfigError, match=message):
+        net.fit(X, y, epochs=3, callbacks=callbacks)
+    np.testing.assert_array_equal(net.flat()[0], before)         # not one step was taken
+
+
+def test_callbacks_none_is_no_callbacks(spiral):
+    X, y = spiral
+    assert nlayer.Network([2, 4, 3], seed=0).fit(X, y, epochs=2, callbacks=None).epochs == 2
+
+
+@pytest.mark.parametrize("min_delta", [float("nan"), -1, -1e-9, float("inf"), "0.1", True])
+def test_min_delta_must_be_a_finite_number_at_least_zero(spiral, min_delta):
+    X, y = spiral
+    with pytest.raises(ConfigError, match=f"min_delta must be a finite number >= 0; got {min_delta!r}"):
+        nlayer.Network([2, 4, 3], seed=0).fit(X, y, epochs=2, early_stopping=1, min_delta=min_delta)

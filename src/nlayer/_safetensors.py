@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import reprlib
 from collections.abc import Set
 from pathlib import Path
 from typing import Any, NamedTuple, TypeGuard
@@ -28,7 +29,7 @@ import numpy as np
 
 from .errors import ModelFormatError
 
-__all__ = ["DTYPES", "FLOATS", "MAX_FILE_BYTES", "MAX_HEADER_BYTES", "Entry", "decode", "encode", "is_int",
+__all__ = ["DTYPES", "FLOATS", "MAX_FILE_BYTES", "MAX_HEADER_BYTES", "Entry", "brief", "decode", "encode", "is_int",
            "parse_header", "read", "read_header", "strict_json"]
 
 MAX_HEADER_BYTES = 100 * 2**20     # the JSON header; the safetensors library uses the same cap
@@ -39,6 +40,24 @@ DTYPES: dict[str, np.dtype] = {    # the safetensors dtype codes that NumPy can 
         ("U32", "<u4"), ("I32", "<i4"), ("F32", "<f4"), ("U64", "<u8"), ("I64", "<i8"), ("F64", "<f8"))
 }
 FLOATS = frozenset({"F32", "F64"})
+MAX_SHOWN = 200                    # characters of a value from a file that a message quotes
+
+
+class _Brief(reprlib.Repr):
+    """A repr that stops early, so its cost does not grow with the value (see :func:`brief`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel, self.maxlist, self.maxtuple, self.maxdict = 3, 10, 10, 6
+        self.maxstring, self.maxother, self.maxlong = 60, 60, 40
+
+    def repr_int(self, x: int, level: int) -> str:
+        if abs(x).bit_length() > 256:      # str() of an int over 4300 digits raises ValueError
+            return f"<an integer of about {int(abs(x).bit_length() * math.log10(2)) + 1} digits>"
+        return super().repr_int(x, level)
+
+
+_REPR = _Brief()
 
 
 class Entry(NamedTuple):
@@ -170,13 +189,25 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise ValueError(f"duplicate key {key!r}")
+            raise ValueError(f"duplicate key {brief(key)}")
         out[key] = value
     return out
 
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def brief(value: Any) -> str:
+    """``repr(value)`` for an error message, at most ~``MAX_SHOWN`` characters and cheap to
+    make however large the value (a file may hold a list of a million entries or a name of a
+    million characters); a long list or object also says how many entries it has."""
+    text = _REPR.repr(value)
+    if len(text) > MAX_SHOWN:
+        text = text[: MAX_SHOWN - 3] + "..."
+    if isinstance(value, (list, tuple, dict)) and len(value) > _REPR.maxlist:
+        text += f" ({len(value)} entries)"
+    return text
 
 
 def is_int(x: Any) -> TypeGuard[int]:
@@ -187,23 +218,23 @@ def is_int(x: Any) -> TypeGuard[int]:
 def _entry(where: str, what: str, name: str, entry: Any, dtypes: Set[str]) -> Entry:
     """One tensor entry, checked: keys, shape, offsets, dtype, and the byte count."""
     if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
-        raise ModelFormatError(f"{where}: tensor {name!r} needs exactly the keys dtype, shape, data_offsets")
+        raise ModelFormatError(f"{where}: tensor {brief(name)} needs exactly the keys dtype, shape, data_offsets")
     shape, offsets, dtype = entry["shape"], entry["data_offsets"], entry["dtype"]
     if not (isinstance(shape, list) and len(shape) <= 8 and all(is_int(n) and n >= 0 for n in shape)):
-        raise ModelFormatError(f"{where}: tensor {name!r} has an invalid shape {shape!r:.100}")
+        raise ModelFormatError(f"{where}: tensor {brief(name)} has an invalid shape {brief(shape)}")
     if not (isinstance(offsets, list) and len(offsets) == 2 and all(is_int(n) for n in offsets)
             and 0 <= offsets[0] <= offsets[1]):
-        raise ModelFormatError(f"{where}: tensor {name!r} has invalid data_offsets {offsets!r:.100}")
+        raise ModelFormatError(f"{where}: tensor {brief(name)} has invalid data_offsets {brief(offsets)}")
     if not isinstance(dtype, str) or dtype not in dtypes or dtype not in DTYPES:
         raise ModelFormatError(
-            f"{where}: tensor {name!r} has dtype {dtype!r:.20}; this {what} may hold "
+            f"{where}: tensor {brief(name)} has dtype {dtype!r:.20}; this {what} may hold "
             f"{' or '.join(sorted(set(dtypes) & set(DTYPES)))} only"
         )
     needed = math.prod(shape) * DTYPES[dtype].itemsize       # Python ints: never overflows, never allocates
     if needed != offsets[1] - offsets[0]:
         raise ModelFormatError(
-            f"{where}: tensor {name!r} of shape {tuple(shape)} and dtype {dtype} needs "
-            f"{needed} bytes but its data_offsets span {offsets[1] - offsets[0]}"
+            f"{where}: tensor {brief(name)} of shape {brief(tuple(shape))} and dtype {dtype} needs "
+            f"{brief(needed)} bytes but its data_offsets span {brief(offsets[1] - offsets[0])}"
         )
     return Entry(dtype, tuple(shape), offsets[0], offsets[1])
 
@@ -213,10 +244,12 @@ def _check_layout(where: str, entries: dict[str, Entry], data_len: int) -> None:
     pos = 0
     for name, e in sorted(entries.items(), key=lambda kv: (kv[1].begin, kv[1].end)):
         if e.begin != pos:
-            problem = "overlaps the previous tensor" if e.begin < pos else f"leaves a gap of {e.begin - pos} bytes"
-            raise ModelFormatError(f"{where}: tensor {name!r} {problem}; tensors must be packed end to end")
+            gap = f"leaves a gap of {brief(e.begin - pos)} bytes"
+            problem = "overlaps the previous tensor" if e.begin < pos else gap
+            raise ModelFormatError(f"{where}: tensor {brief(name)} {problem}; tensors must be packed end to end")
         pos = e.end
     if pos > data_len:
-        raise ModelFormatError(f"{where}: the payload is truncated: tensors need {pos} bytes, the file has {data_len}")
+        raise ModelFormatError(
+            f"{where}: the payload is truncated: tensors need {brief(pos)} bytes, the file has {data_len}")
     if pos < data_len:
         raise ModelFormatError(f"{where}: {data_len - pos} extra bytes after the last tensor")

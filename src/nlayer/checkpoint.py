@@ -41,7 +41,8 @@ from typing import Any
 import numpy as np
 
 from . import _atomic, _safetensors, interrupt, io
-from ._safetensors import decode, encode, is_int
+from ._checks import as_array, whole
+from ._safetensors import brief, decode, encode, is_int
 from .errors import ConfigError, DataError, ModelFormatError
 from .network import Network, as_generator
 from .optimizers import OPTIMIZERS, Optimizer, make_optimizer
@@ -76,7 +77,7 @@ def describe_schedule(schedule: Schedule) -> dict[str, Any]:
 
 def fingerprint(X: Any, y: Any, net: Network) -> dict[str, Any]:
     """Shapes and sha256 of the data as float64 (so the network's dtype does not matter)."""
-    Xa, Ya = np.asarray(X), np.asarray(y)
+    Xa, Ya = as_array(X, "X"), as_array(y, "y")
     if Xa.dtype.kind not in "biuf":
         net.prepare_X(Xa)                      # raises the DataError naming the problem
     net.prepare_Y(Ya)                          # likewise for labels or targets that do not fit
@@ -115,9 +116,7 @@ class Checkpoint(Callback):
 
     def __init__(self, path: str | os.PathLike[str], every: int = 1, *, run: dict[str, Any] | None = None,
                  rng_start: dict[str, Any] | None = None, epochs: int | None = None) -> None:
-        if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
-            raise ConfigError(f"every must be a whole number of epochs >= 1; got {every!r}")
-        self.path, self.every = Path(path), int(every)
+        self.path, self.every = Path(path), whole("every", every, 1, "a whole number of epochs >= 1")
         self.run, self.rng_start, self.epochs = run, rng_start, epochs
         self.saved_epoch: int | None = None
 
@@ -227,7 +226,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> CheckpointState:
     except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as e:
         if isinstance(e, ModelFormatError):
             raise
-        raise ModelFormatError(f"{p}: invalid checkpoint contents: {e}") from e
+        raise ModelFormatError(f"{p}: invalid checkpoint contents: {e!s:.300}") from e
 
 
 def _field(d: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
@@ -243,40 +242,40 @@ def _field(d: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
 def _build(p: Path, tensors: dict[str, np.ndarray], meta: dict[str, str]) -> CheckpointState:
     expected = {"format", "format_version", "run", "state", "history"}
     if set(meta) != expected:
-        raise ModelFormatError(f"{p}: metadata keys must be {sorted(expected)}; got {sorted(meta)}")
+        raise ModelFormatError(f"{p}: metadata keys must be {sorted(expected)}; got {brief(sorted(meta))}")
     if meta["format"] != FORMAT:
-        raise ModelFormatError(f"{p}: not an nlayer checkpoint (format {meta['format']!r})")
+        raise ModelFormatError(f"{p}: not an nlayer checkpoint (format {brief(meta['format'])})")
     if meta["format_version"] != str(FORMAT_VERSION):
-        raise ModelFormatError(f"{p}: checkpoint format version {meta['format_version']!r} is not supported by "
+        raise ModelFormatError(f"{p}: checkpoint format version {brief(meta['format_version'])} is not supported by "
                                f"this nlayer (it reads version {FORMAT_VERSION}); upgrade nlayer")
     run, state, hist = (json.loads(meta[k]) for k in ("run", "state", "history"))
     arch = _field(run, "network", dict, f"{p} run")
     sizes = _field(arch, "sizes", list, "network")
     if "theta" not in tensors or not all(is_int(n) for n in sizes) or \
             sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])) != tensors["theta"].size:
-        raise ModelFormatError(f"{p}: network sizes {sizes!r} do not match the stored 'theta' tensor")
+        raise ModelFormatError(f"{p}: network sizes {brief(sizes)} do not match the stored 'theta' tensor")
     try:
         net = Network(sizes, _field(arch, "activation", str, "network"),
                       _field(arch, "output", str, "network"), _field(arch, "init", str, "network"),
                       _field(arch, "init_scale", (int, float), "network"), 0, _field(arch, "dtype", str, "network"))
     except ConfigError as e:
-        raise ModelFormatError(f"{p}: invalid network description: {e}") from e
+        raise ModelFormatError(f"{p}: invalid network description: {e!s:.300}") from e
     theta, _ = net.flat()
     o = _field(run, "optimizer", dict, f"{p} run")
     name = _field(o, "name", str, "optimizer")
     if name not in OPTIMIZERS:
-        raise ModelFormatError(f"{p}: unknown optimizer {name!r}; expected one of {', '.join(OPTIMIZERS)}")
+        raise ModelFormatError(f"{p}: unknown optimizer {brief(name)}; expected one of {', '.join(OPTIMIZERS)}")
     lr0 = _field(o, "lr", (int, float), "optimizer")
     try:
         opt = make_optimizer(name, lr0, **{k: v for k, v in o.items() if k not in ("name", "lr")})
     except (ConfigError, TypeError) as e:
-        raise ModelFormatError(f"{p}: invalid optimizer settings {o}: {e}") from e
+        raise ModelFormatError(f"{p}: invalid optimizer settings {brief(o)}: {e!s:.300}") from e
     opt.bind([theta])
     names = {"theta"} | {f"optimizer.{s}" for s in opt.state_names}
     scaled = "input_mean" in tensors or "input_scale" in tensors
     names |= {"input_mean", "input_scale"} if scaled else set()
     if set(tensors) != names:
-        raise ModelFormatError(f"{p}: tensors must be {sorted(names)}; got {sorted(tensors)}")
+        raise ModelFormatError(f"{p}: tensors must be {sorted(names)}; got {brief(sorted(tensors))}")
     for key, arr in tensors.items():
         shape = (net.n_inputs,) if key.startswith("input_") else theta.shape
         if arr.shape != shape or arr.dtype != net.dtype:
@@ -293,11 +292,11 @@ def _build(p: Path, tensors: dict[str, np.ndarray], meta: dict[str, str]) -> Che
         net.input_mean, net.input_scale = tensors["input_mean"].copy(), tensors["input_scale"].copy()
     epoch = _field(state, "epoch", int, "state")
     opt.t = _field(state, "optimizer_t", int, "state")
-    opt.lr = float(_field(state, "optimizer_lr", (int, float), "state"))
+    opt.set_epoch_lr(_field(state, "optimizer_lr", (int, float), "state"))   # lr0 stays the run's
     every = _field(state, "every", int, "state")
     epochs = state.get("epochs")
     if epoch < 0 or opt.t < 0 or every < 1 or not opt.lr > 0 or not (epochs is None or isinstance(epochs, int)):
-        raise ModelFormatError(f"{p}: invalid state {state}")
+        raise ModelFormatError(f"{p}: invalid state {brief(state)}")
     classes = state.get("classes")
     problem = io.classes_problem(classes, net.output.name, net.n_outputs)
     if problem:
@@ -312,7 +311,7 @@ def _build(p: Path, tensors: dict[str, np.ndarray], meta: dict[str, str]) -> Che
     for start in (False, True):
         rng = ckpt.rng_start if start else ckpt.rng_state
         if rng is not None and (not isinstance(rng, dict) or rng.get("bit_generator") not in _BIT_GENERATORS):
-            raise ModelFormatError(f"{p}: invalid RNG state {rng!r}")
+            raise ModelFormatError(f"{p}: invalid RNG state {brief(rng)}")
         ckpt.generator(start)                  # raises ValueError/TypeError on a bad state
     return ckpt
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import ConfigError
+from ._checks import non_negative, whole
 from .network import as_generator, check_dtype
 
 
@@ -20,13 +20,9 @@ def spiral(
     seed: int | np.random.Generator | None = 0, dtype: str = "float32",
 ) -> tuple[np.ndarray, np.ndarray]:
     """The spiral data set: X (n_per_class * n_classes, 2) of ``dtype``, y (same,) int64."""
-    for name, value, low in (("n_per_class", n_per_class, 1), ("n_classes", n_classes, 2)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ConfigError(f"{name} must be a whole number >= {low}; got {value!r}")
-    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not noise >= 0:
-        raise ConfigError(f"noise must be a number >= 0; got {noise!r}")
+    N, n_classes = whole("n_per_class", n_per_class, 1), whole("n_classes", n_classes, 2)
+    noise = non_negative("noise", noise)
     rng = as_generator(seed)
-    N = int(n_per_class)
     X = np.zeros((N * n_classes, 2))
     y = np.zeros(N * n_classes, dtype=np.int64)
     for j in range(n_classes):

@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ._checks import whole
 from .activations import LEAKY_RELU_SLOPE, get_activation
-from .errors import ConfigError
 from .losses import check_output_size, get_output
 from .network import check_sizes
 
@@ -69,8 +69,7 @@ def equations(
     Raises ``ConfigError`` for bad sizes, a batch below 1, or unknown names.
     """
     n = check_sizes(sizes)
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        raise ConfigError(f"batch must be a whole number >= 1; got {batch!r}")
+    batch = whole("batch", batch, 1)
     get_activation(activation)
     check_output_size(get_output(output), n[-1])
     m, L = batch, len(n) - 1

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import positive, whole
 from .activations import get_activation
 from .network import Network, _check_l2, _check_lengths, as_generator
 from .training import evaluate
@@ -90,11 +91,13 @@ def gradient_check(
     Args:
         X (m, n_in), y (m,) or (m, n_out): a small batch (20 rows is plenty).
         l2: include the L2 term in the loss being checked.
-        h: the finite-difference step.
-        max_entries: check at most this many entries per parameter (chosen at random
-            with ``seed``); None checks all of them.
+        h: the finite-difference step (> 0).
+        max_entries: check at most this many entries (>= 1) per parameter (chosen at
+            random with ``seed``); None checks all of them.
     """
     l2 = _check_l2(l2)
+    h = positive("h", h)
+    max_entries = None if max_entries is None else whole("max_entries", max_entries, 1, "a whole number >= 1 or None")
     net64 = net.copy("float64")
     Xp, Yp = net64.prepare_X(X), net64.prepare_Y(y)
     _check_lengths(Xp, Yp)

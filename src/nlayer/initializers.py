@@ -33,6 +33,12 @@ def weight_std(init: str, n_in: int, n_out: int, init_scale: float) -> float:
 def init_weights(
     rng: np.random.Generator, n_in: int, n_out: int, init: str, init_scale: float, dtype: np.dtype
 ) -> np.ndarray:
-    """W of shape (n_in, n_out), drawn in float64 and cast to ``dtype``."""
+    """W of shape (n_in, n_out), drawn in float64 and cast to ``dtype``; ``ConfigError`` if
+    ``init_scale`` is so large that a weight does not fit in ``dtype``."""
     std = weight_std(init, n_in, n_out, init_scale)
-    return (rng.standard_normal((n_in, n_out)) * std).astype(dtype)
+    with np.errstate(over="ignore"):                   # refused below, not warned about
+        W = (rng.standard_normal((n_in, n_out)) * std).astype(dtype)
+    if not np.all(np.isfinite(W)):
+        raise ConfigError(f"init_scale={init_scale:g} draws weights beyond the {np.dtype(dtype).name} range; "
+                          "use a smaller init_scale (0.01 is usual)")
+    return W

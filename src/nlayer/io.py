@@ -27,7 +27,7 @@ import numpy as np
 
 from . import _safetensors
 from ._atomic import atomic_write_bytes
-from ._safetensors import MAX_FILE_BYTES, MAX_HEADER_BYTES, is_int
+from ._safetensors import MAX_FILE_BYTES, MAX_HEADER_BYTES, brief, is_int
 from .activations import ACTIVATIONS
 from .errors import ConfigError, ModelFormatError
 from .losses import OUTPUTS
@@ -48,12 +48,13 @@ def save(net: Network, path: str | os.PathLike[str]) -> None:
 
     The file holds ``W1..WL``, ``b1..bL`` (and ``input_mean``, ``input_scale`` when set)
     in the network's dtype, plus the architecture as JSON metadata. Raises ``ConfigError``
-    if the network holds something the format cannot represent (non-finite weights,
-    class labels that :func:`load` would refuse), so a good file is never replaced by
-    one that cannot be loaded.
+    if ``net`` is not a Network, or holds something the format cannot represent
+    (non-finite weights, class labels that :func:`load` would refuse), so a good file is
+    never replaced by one that cannot be loaded.
     """
     if not isinstance(net, Network):
-        raise TypeError(f"save() needs an nlayer.Network; got {type(net).__name__}")
+        raise ConfigError(f"save() needs an nlayer.Network; got {type(net).__name__} (for a fitted "
+                          "nlayer.sklearn estimator, save est.to_network())")
     dt = net.dtype
     tensors: dict[str, np.ndarray] = {}
     for name, p in zip(net.parameter_names(), net.parameters()):
@@ -104,13 +105,13 @@ def classes_problem(classes: Any, output: str, k: int) -> str | None:
     if classes is None:
         return None
     want = 0 if output == "identity" else (2 if output == "sigmoid" and k == 1 else k)
-    ok = isinstance(classes, list) and (
+    ok = isinstance(classes, list) and len(classes) == want and (      # the length first: cheap
         all(isinstance(c, str) for c in classes) or all(is_int(c) for c in classes)
     )
-    if ok and len(classes) == want and len(set(classes)) == len(classes):
+    if ok and len(set(classes)) == len(classes):
         return None
     return (f"must be null or {want} distinct labels, all strings or all integers, for a {output} "
-            f"output with {k} unit(s); got {classes!r:.200}")
+            f"output with {k} unit(s); got {brief(classes)}")
 
 
 # --------------------------------------------------------------------------- load
@@ -125,7 +126,7 @@ def load(path: str | os.PathLike[str]) -> Network:
     meta = _check(where, extra, {name: (ST_DTYPES[a.dtype.name], a.shape) for name, a in arrays.items()})
     for name, arr in arrays.items():
         if not np.all(np.isfinite(arr)):
-            raise ModelFormatError(f"{where}: tensor {name!r} contains NaN or infinity")
+            raise ModelFormatError(f"{where}: tensor {brief(name)} contains NaN or infinity")
     if meta["standardized"] and not np.all(arrays["input_scale"] > 0):
         raise ModelFormatError(f"{where}: tensor 'input_scale' must be > 0 everywhere")
     net = Network(meta["sizes"], meta["activation"], meta["output"], seed=0, dtype=meta["dtype"])
@@ -156,13 +157,18 @@ def _check(where: str, extra: dict[str, str], table: dict[str, tuple[str, tuple[
     if "nlayer" not in extra:
         found = "no 'nlayer' metadata entry" if extra else "no '__metadata__'"
         raise ModelFormatError(f"{where}: the header has {found}; this safetensors file is not an nlayer model")
-    meta = _check_metadata(where, extra["nlayer"])
+    meta = _check_metadata(where, extra["nlayer"], len(table))
     _check_architecture(where, meta, table)
+    problem = classes_problem(meta["classes"], meta["output"], meta["sizes"][-1])
+    if problem:
+        raise ModelFormatError(f"{where}: metadata 'classes' {problem}")
     return meta
 
 
-def _check_metadata(where: str, raw: str) -> dict[str, Any]:
-    """Parse and validate the ``nlayer`` metadata JSON; returns it as a dict."""
+def _check_metadata(where: str, raw: str, n_tensors: int) -> dict[str, Any]:
+    """Parse and validate the ``nlayer`` metadata JSON of a file holding ``n_tensors``
+    tensors; returns it as a dict. The work is bounded by the tensors, not by the length
+    of 'sizes': a crafted 'sizes' of a million widths is refused after one comparison."""
     try:
         m = _safetensors.strict_json(raw)
     except (ValueError, RecursionError) as e:
@@ -172,7 +178,7 @@ def _check_metadata(where: str, raw: str) -> dict[str, Any]:
     version = m.get("format_version")
     if is_int(version) and version > FORMAT_VERSION:
         raise ModelFormatError(
-            f"{where}: made by a newer nlayer (format_version {version}; this nlayer reads version "
+            f"{where}: made by a newer nlayer (format_version {brief(version)}; this nlayer reads version "
             f"{FORMAT_VERSION}); upgrade nlayer: pip install -U nlayer"
         )
     missing = [k for k in METADATA_KEYS if k not in m]
@@ -180,31 +186,37 @@ def _check_metadata(where: str, raw: str) -> dict[str, Any]:
     if missing or unknown:
         raise ModelFormatError(f"{where}: metadata 'nlayer' has {_listing('keys', missing, unknown)}")
     if version != FORMAT_VERSION or not is_int(version):
-        raise ModelFormatError(f"{where}: metadata 'format_version' must be {FORMAT_VERSION}; got {version!r}")
+        raise ModelFormatError(f"{where}: metadata 'format_version' must be {FORMAT_VERSION}; got {brief(version)}")
     sizes = m["sizes"]
+    if isinstance(sizes, list) and len(sizes) - 1 > n_tensors + 1:    # 2 tensors a layer: far too many layers
+        raise ModelFormatError(
+            f"{where}: metadata 'sizes' lists {len(sizes)} widths ({len(sizes) - 1} layers, "
+            f"{2 * (len(sizes) - 1)} tensors W1, b1, ...) but the file holds {n_tensors} tensors"
+        )
     if not (isinstance(sizes, list) and len(sizes) >= 2 and all(is_int(n) and n >= 1 for n in sizes)):
-        raise ModelFormatError(f"{where}: metadata 'sizes' must list at least two widths >= 1; got {sizes!r}")
+        raise ModelFormatError(f"{where}: metadata 'sizes' must list at least two widths >= 1; got {brief(sizes)}")
     for key, valid in (("activation", ACTIVATIONS), ("output", OUTPUTS), ("dtype", ST_DTYPES)):
         if not isinstance(m[key], str) or m[key] not in valid:
-            raise ModelFormatError(f"{where}: metadata {key!r} must be one of {', '.join(valid)}; got {m[key]!r}")
+            raise ModelFormatError(f"{where}: metadata {key!r} must be one of {', '.join(valid)}; got {brief(m[key])}")
     if sizes[-1] < OUTPUTS[m["output"]].min_outputs:
-        raise ModelFormatError(f"{where}: metadata 'sizes' ends in {sizes[-1]} unit(s), too few for {m['output']}")
+        raise ModelFormatError(
+            f"{where}: metadata 'sizes' ends in {brief(sizes[-1])} unit(s), too few for {m['output']}")
     if not isinstance(m["standardized"], bool):
-        raise ModelFormatError(f"{where}: metadata 'standardized' must be true or false; got {m['standardized']!r}")
-    problem = classes_problem(m["classes"], m["output"], sizes[-1])
-    if problem:
-        raise ModelFormatError(f"{where}: metadata 'classes' {problem}")
+        raise ModelFormatError(
+            f"{where}: metadata 'standardized' must be true or false; got {brief(m['standardized'])}")
     return m
 
 
 def _check_architecture(where: str, meta: dict[str, Any], table: dict[str, tuple[str, tuple[int, ...]]]) -> None:
-    """The tensors are exactly the metadata's layers, in its dtype, and their shapes chain."""
+    """The tensors are exactly the metadata's layers, in its dtype, and their shapes chain
+    (at most about twice as many names as the file has tensors: see _check_metadata)."""
     sizes, L = meta["sizes"], len(meta["sizes"]) - 1
     names = [f"{p}{l}" for l in range(1, L + 1) for p in ("W", "b")]
     names += ["input_mean", "input_scale"] if meta["standardized"] else []
     missing, unknown = [n for n in names if n not in table], sorted(set(table) - set(names))
     if missing or unknown:
-        raise ModelFormatError(f"{where}: for sizes {sizes} the file has {_listing('tensors', missing, unknown)}")
+        raise ModelFormatError(
+            f"{where}: for sizes {brief(sizes)} the file has {_listing('tensors', missing, unknown)}")
     code, shape = ST_DTYPES[meta["dtype"]], {name: s for name, (_, s) in table.items()}
     for name in names:
         if table[name][0] != code:
@@ -214,22 +226,24 @@ def _check_architecture(where: str, meta: dict[str, Any], table: dict[str, tuple
     for l in range(1, L + 1):
         W, b = shape[f"W{l}"], shape[f"b{l}"]
         if len(W) != 2 or len(b) != 1:
-            raise ModelFormatError(f"{where}: W{l} must be 2-D and b{l} 1-D; got shapes {W} and {b}")
+            raise ModelFormatError(f"{where}: W{l} must be 2-D and b{l} 1-D; got shapes {brief(W)} and {brief(b)}")
         if l > 1 and W[0] != shape[f"W{l - 1}"][1]:
             raise ModelFormatError(
-                f"{where}: shapes do not chain: W{l - 1} {shape[f'W{l - 1}']} has {shape[f'W{l - 1}'][1]} "
-                f"columns but W{l} {W} has {W[0]} rows"
+                f"{where}: shapes do not chain: W{l - 1} {brief(shape[f'W{l - 1}'])} has "
+                f"{brief(shape[f'W{l - 1}'][1])} columns but W{l} {brief(W)} has {brief(W[0])} rows"
             )
         if W != (sizes[l - 1], sizes[l]) or b != (sizes[l],):
             raise ModelFormatError(
-                f"{where}: W{l} {W} and b{l} {b} do not match metadata sizes {sizes}: expected "
-                f"{(sizes[l - 1], sizes[l])} and {(sizes[l],)}"
+                f"{where}: W{l} {brief(W)} and b{l} {brief(b)} do not match metadata sizes {brief(sizes)}: "
+                f"expected {brief((sizes[l - 1], sizes[l]))} and {brief((sizes[l],))}"
             )
     for name in names[2 * L:]:
         if shape[name] != (sizes[0],):
-            raise ModelFormatError(f"{where}: tensor {name!r} has shape {shape[name]}; expected {(sizes[0],)}")
+            raise ModelFormatError(
+                f"{where}: tensor {name!r} has shape {brief(shape[name])}; expected {brief((sizes[0],))}")
 
 
 def _listing(what: str, missing: list[str], unknown: list[str]) -> str:
-    parts = ([f"missing {what} {missing}"] if missing else []) + ([f"unknown {what} {unknown}"] if unknown else [])
+    """``missing keys ['a'] and unknown keys ['b']``, each list cut short (see ``brief``)."""
+    parts = [f"{kind} {what} {brief(names)}" for kind, names in (("missing", missing), ("unknown", unknown)) if names]
     return " and ".join(parts)

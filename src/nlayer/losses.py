@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import as_float_array, is_whole
 from .activations import identity_forward, sigmoid_forward
 from .errors import ConfigError, DataError
 
@@ -121,12 +122,7 @@ class SoftmaxCrossEntropy(Output):
 
     def targets(self, y: np.ndarray, k: int, dtype: np.dtype) -> Array:
         if y.ndim == 1:
-            labels = _integer_labels(y)
-            if labels.size and (labels.min() < 0 or labels.max() >= k):
-                raise DataError(
-                    f"class labels must be integers in 0..{k - 1} for {k} outputs; "
-                    f"got values from {labels.min()} to {labels.max()}"
-                )
+            labels = _integer_labels(y, k)
             Y = np.zeros((y.shape[0], k), dtype=dtype)
             Y[np.arange(y.shape[0]), labels] = 1.0
             return Y
@@ -222,18 +218,22 @@ def get_output(name: str) -> Output:
         raise ConfigError(f"unknown output {name!r}; choose one of: {valid}") from None
 
 
-def _integer_labels(y: np.ndarray) -> np.ndarray:
-    if y.dtype.kind in "iu":
-        return y.astype(np.int64, copy=False)
-    if y.dtype.kind == "b":
-        return y.astype(np.int64)
-    if y.dtype.kind == "f":
+def _integer_labels(y: np.ndarray, k: int) -> np.ndarray:
+    """Class indices 0..k-1 (int64) from 1-D labels: integers, booleans, whole floats, or
+    an object array of integers (pandas, ``astype(object)``)."""
+    if y.dtype.kind == "O" and all(is_whole(v) for v in y):
+        y = np.array([int(v) for v in y], dtype=object)       # Python ints: any size, compared below
+    elif y.dtype.kind == "f":
         if not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
             raise DataError(
                 "class labels must be whole numbers; for a regression target use output='identity'"
             )
-        return y.astype(np.int64)
-    raise DataError(f"class labels must be integers, got dtype {y.dtype}; map them to 0..k-1 first")
+    elif y.dtype.kind not in "biu":
+        raise DataError(f"class labels must be integers, got dtype {y.dtype}; map them to 0..k-1 first")
+    if y.size and (y.min() < 0 or y.max() >= k):              # before the cast: 1e30 does not fit int64
+        low, high = (int(v) for v in (y.min(), y.max()))
+        raise DataError(f"class labels must be integers in 0..{k - 1} for {k} outputs; got values from {low} to {high}")
+    return y.astype(np.int64, copy=False)
 
 
 def _matrix_targets(y: np.ndarray, k: int, dtype: np.dtype) -> Array:
@@ -241,7 +241,7 @@ def _matrix_targets(y: np.ndarray, k: int, dtype: np.dtype) -> Array:
         raise DataError(f"targets must have shape (m, {k}) to match {k} outputs; got {y.shape}")
     if y.dtype.kind not in "biuf":
         raise DataError(f"targets must be numeric, got dtype {y.dtype}")
-    Y = np.array(y, dtype=dtype, order="C")
+    Y = as_float_array(y, dtype, "targets have values", copy=True)
     if not np.all(np.isfinite(Y)):
         raise DataError("targets contain NaN or infinity; remove or fill those rows")
     return Y

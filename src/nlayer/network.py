@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._checks import as_array, as_float_array, non_negative, positive
 from .activations import get_activation
 from .errors import ConfigError, DataError, NotFittedError
 from .initializers import INITS, init_weights
@@ -131,10 +132,8 @@ class Network:
         check_output_size(self.output, self.sizes[-1])
         if init not in INITS:
             raise ConfigError(f"unknown init {init!r}; choose one of: {', '.join(INITS)}")
-        if not (isinstance(init_scale, (int, float)) and init_scale > 0):
-            raise ConfigError(f"init_scale must be a positive number; got {init_scale!r}")
         self.init = init
-        self.init_scale = float(init_scale)
+        self.init_scale = positive("init_scale", init_scale)
         dt = check_dtype(dtype)
         rng = as_generator(seed)
         self.layers: list[Dense] = []
@@ -229,7 +228,7 @@ class Network:
         Raises ``DataError`` naming the problem for anything else. ``check_finite=False``
         leaves the NaN / infinity check to the caller (``predict_proba`` does it on the fly).
         """
-        X = np.asarray(X)
+        X = as_array(X, "X")
         if X.dtype.kind not in "biuf":
             raise DataError(f"X must be real numbers; got dtype {X.dtype}")
         if X.ndim != 2:
@@ -237,7 +236,7 @@ class Network:
             raise DataError(f"X must be 2-D (samples, features); got shape {X.shape}{hint}")
         if X.shape[1] != self.n_inputs:
             raise DataError(f"X has {X.shape[1]} features but the network expects {self.n_inputs}")
-        X = np.ascontiguousarray(X, dtype=self.dtype)
+        X = as_float_array(X, self.dtype, "X has values")
         if check_finite and not all_finite(X):
             raise DataError(NON_FINITE_X)
         return self.standardize(X) if standardize else X
@@ -250,7 +249,7 @@ class Network:
 
     def prepare_Y(self, y: Any) -> Array:
         """Targets as a dense (m, n_outputs) matrix of the network's dtype (see losses.py)."""
-        y = np.asarray(y)
+        y = as_array(y, "y")
         if y.ndim not in (1, 2):
             raise DataError(f"y must be 1-D labels or a 2-D (samples, outputs) matrix; got shape {y.shape}")
         return self.output.targets(y, self.n_outputs, self.dtype)
@@ -448,9 +447,7 @@ def _check_lengths(X: Array, Y: Array) -> None:
 
 
 def _check_l2(l2: Any) -> float:
-    if isinstance(l2, bool) or not isinstance(l2, (int, float)) or not l2 >= 0 or l2 == float("inf"):
-        raise ConfigError(f"l2 must be a finite number >= 0; got {l2!r}")
-    return float(l2)
+    return non_negative("l2", l2)
 
 
 def require_fitted(net: Network | None, what: str = "model") -> Network:

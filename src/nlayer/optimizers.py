@@ -2,8 +2,10 @@
 
 An optimizer is bound once to a list of parameter arrays; it then allocates its state
 (velocities, moments, one scratch buffer per parameter) and every ``step`` updates the
-parameters in place with no allocation. ``lr`` may be changed between steps (schedules
-do), and is a Python float so float32 parameters stay float32.
+parameters in place with no allocation. ``lr`` may be changed between steps, and is a
+Python float so float32 parameters stay float32. ``lr0`` is the rate a schedule starts
+from: ``fit`` sets each epoch's scheduled rate with ``set_epoch_lr``, which keeps ``lr0``,
+so a later ``fit`` that continues the run (``initial_epoch=``) resumes the same schedule.
 
 Update formulas, per parameter ``W`` with gradient ``dW``:
 
@@ -23,23 +25,12 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import fraction, positive
 from .errors import ConfigError
 
 Array = np.ndarray
 Block = tuple[Array, Array, Array, dict[str, Array]]    # (W, dW, scratch, state) for one _update
 BLOCK = 2**16  # parameters per NumPy call when updating a large vector (see Optimizer._blocks)
-
-
-def _positive(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 < value < math.inf):
-        raise ConfigError(f"{name} must be a positive finite number; got {value!r}")
-    return float(value)
-
-
-def _fraction(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 <= value < 1):
-        raise ConfigError(f"{name} must be in [0, 1); got {value!r}")
-    return float(value)
 
 
 class Optimizer:
@@ -54,15 +45,39 @@ class Optimizer:
 
     name = ""
     state_names: tuple[str, ...] = ()
+    lr0: float
+    _lr: float
 
     def __init__(self, lr: float) -> None:
-        self.lr = _positive("lr", lr)
+        self.lr = positive("lr", lr)            # lr0 too
         self.state: dict[str, list[Array]] = {}
         self._scratch: list[Array] = []
         self._plan_arrays: tuple[Array, ...] = ()
         self._plan_ids: tuple[int, ...] = ()
         self._plan_blocks: list[Block] = []
         self.t = 0
+
+    @property
+    def lr(self) -> float:
+        """The learning rate of the next step. Assigning it sets ``lr0`` too: the rate
+        schedules start from (``fit`` sets each epoch's rate with :meth:`set_epoch_lr`)."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self._lr = self.lr0 = float(value)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickling; an optimizer pickled before ``lr`` became a property (inside an
+        estimator) stored ``lr`` itself, which becomes both the rate and ``lr0``."""
+        if "lr" in state and "_lr" not in state:
+            state["_lr"] = state["lr0"] = state.pop("lr")
+        self.__dict__.update(state)
+
+    def set_epoch_lr(self, lr: float) -> None:
+        """Set the learning rate a schedule computed from ``lr0`` for this epoch; ``lr0``
+        stays, so a run continued later restarts the schedule from the same rate."""
+        self._lr = float(lr)
 
     def bind(self, params: list[Array]) -> None:
         """Allocate the state for these parameters (zeros), once."""
@@ -145,7 +160,7 @@ class Momentum(Optimizer):
 
     def __init__(self, lr: float, momentum: float = 0.9) -> None:
         super().__init__(lr)
-        self.momentum = _fraction("momentum", momentum)
+        self.momentum = fraction("momentum", momentum)
 
     def _update(self, W: Array, dW: Array, s: Array, state: dict[str, Array]) -> None:
         np.multiply(dW, self.lr, out=s)              # lr dW
@@ -179,9 +194,9 @@ class Adam(Optimizer):
 
     def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
         super().__init__(lr)
-        self.beta1 = _fraction("beta1", beta1)
-        self.beta2 = _fraction("beta2", beta2)
-        self.eps = _positive("eps", eps)
+        self.beta1 = fraction("beta1", beta1)
+        self.beta2 = fraction("beta2", beta2)
+        self.eps = positive("eps", eps)
 
     def _begin_step(self) -> None:
         # lr m_hat / (sqrt(v_hat) + eps) with m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t)

@@ -1,7 +1,8 @@
 """Learning-rate schedules: the learning rate for each epoch from the initial one.
 
 A schedule is called once at the start of every epoch (0-based) and its value is set on
-the optimizer: ``optimizer.lr = schedule(epoch, lr0)``.
+the optimizer: ``optimizer.set_epoch_lr(schedule(epoch, optimizer.lr0))`` (``lr0`` stays, so
+a run continued with the same optimizer resumes the schedule where it was).
 
 - ``constant``: ``lr0``
 - ``step``:     ``lr0 * gamma ** (epoch // step_size)``                      (step decay)
@@ -13,6 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ._checks import non_negative, real, whole
 from .errors import ConfigError
 
 
@@ -33,12 +35,8 @@ class StepDecay(Schedule):
     name = "step"
 
     def __init__(self, step_size: int = 10, gamma: float = 0.5) -> None:
-        if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size < 1:
-            raise ConfigError(f"step_size must be a whole number >= 1; got {step_size!r}")
-        if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not 0 < gamma <= 1:
-            raise ConfigError(f"gamma must be in (0, 1]; got {gamma!r}")
-        self.step_size = step_size
-        self.gamma = float(gamma)
+        self.step_size = whole("step_size", step_size, 1)
+        self.gamma = real("gamma", gamma, "in (0, 1]", lambda v: 0 < v <= 1)
 
     def __call__(self, epoch: int, lr0: float) -> float:
         return lr0 * self.gamma ** (epoch // self.step_size)
@@ -50,12 +48,8 @@ class Cosine(Schedule):
     name = "cosine"
 
     def __init__(self, epochs: int, lr_min: float = 0.0) -> None:
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-            raise ConfigError(f"epochs must be a whole number >= 1; got {epochs!r}")
-        if isinstance(lr_min, bool) or not isinstance(lr_min, (int, float)) or lr_min < 0:
-            raise ConfigError(f"lr_min must be >= 0; got {lr_min!r}")
-        self.epochs = epochs
-        self.lr_min = float(lr_min)
+        self.epochs = whole("epochs", epochs, 1)
+        self.lr_min = non_negative("lr_min", lr_min)
 
     def __call__(self, epoch: int, lr0: float) -> float:
         t = min(epoch, self.epochs) / self.epochs

@@ -19,17 +19,18 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from . import _blas
+from ._checks import fraction, non_negative, positive, whole
 from .errors import ConfigError, DataError, DivergenceError
 from .layers import FusedStep
 from .network import Network, _check_l2, _check_lengths, all_finite, as_generator
-from .optimizers import SGD, Momentum, Optimizer, _positive, make_optimizer
+from .optimizers import SGD, Momentum, Optimizer, make_optimizer
 from .schedules import Schedule, make_schedule
 
 Array = np.ndarray
@@ -163,14 +164,16 @@ def resolve_optimizer(optimizer: str | Optimizer, lr: float | None, **hyper: Any
     """The optimizer ``fit`` trains with and its initial learning rate ``lr0``.
 
     ``lr=None`` takes the default of the named optimizer (``DEFAULT_LR``) or the instance's
-    own ``lr``; a given ``lr`` is checked also for an instance (which keeps its state).
+    ``lr0`` (the rate it was made with or last assigned, not the one a schedule decayed it
+    to in an earlier ``fit``: a continued run resumes the schedule exactly); a given ``lr``
+    is checked also for an instance (which keeps its state).
     """
     if lr is not None:
-        lr = _positive("lr", lr)
+        lr = positive("lr", lr)
     elif not isinstance(optimizer, Optimizer):
         lr = DEFAULT_LR.get(str(optimizer), 0.1)
     opt = make_optimizer(optimizer, lr if lr is not None else 0.1, **hyper)
-    return opt, opt.lr if lr is None else float(lr)
+    return opt, opt.lr0 if lr is None else lr
 
 
 def _check_batch_size(batch_size: Any, n: int, stacklevel: int = 3) -> int:
@@ -178,15 +181,48 @@ def _check_batch_size(batch_size: Any, n: int, stacklevel: int = 3) -> int:
     ``stacklevel`` points the warning at the user's call (3: the caller of ``fit``)."""
     if batch_size is None:
         return n
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ConfigError(f"batch_size must be a whole number >= 1 or None (full batch); got {batch_size!r}")
+    batch_size = whole("batch_size", batch_size, 1, "a whole number >= 1 or None (full batch)")
     if batch_size > n:
         warnings.warn(
             f"batch_size={batch_size} is larger than the {n} training rows; using {n} (full batch)",
             UserWarning, stacklevel=stacklevel,
         )
         return n
-    return int(batch_size)
+    return batch_size
+
+
+def _check_validation(validation_data: Any, validation_fraction: Any) -> float:
+    """The validation fraction, checked; ``validation_data`` must be a pair, and not come
+    with a fraction (which would be ignored)."""
+    validation_fraction = fraction("validation_fraction", validation_fraction)
+    if validation_data is None:
+        return validation_fraction
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+        got = type(validation_data).__name__
+        got = f"a {got} of length {len(validation_data)}" if isinstance(validation_data, (tuple, list)) else got
+        raise ConfigError(f"validation_data must be a pair (X_val, y_val); got {got}")
+    if validation_fraction > 0:
+        raise ConfigError(
+            f"validation_data and validation_fraction={validation_fraction:g} were both given; pass one: "
+            "validation_data to validate on your own rows, or validation_fraction to hold out part of (X, y)"
+        )
+    return validation_fraction
+
+
+def _hooks(callbacks: Any) -> list[Callback]:
+    """``callbacks`` as Callback objects (functions wrapped), checked before training starts."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, (Callback, str)) or callable(callbacks) or not isinstance(callbacks, Iterable):
+        raise ConfigError(f"callbacks must be a list of Callback objects or functions f(epoch, logs); got "
+                          f"{type(callbacks).__name__} (put a single callback in a list)")
+    hooks: list[Callback] = []
+    for i, c in enumerate(callbacks):
+        if not isinstance(c, Callback) and not callable(c):
+            raise ConfigError(f"callbacks[{i}] must be a Callback object or a function f(epoch, logs); "
+                              f"got {type(c).__name__} {c!r:.60}")
+        hooks.append(c if isinstance(c, Callback) else _FunctionCallback(c))
+    return hooks
 
 
 def fit(
@@ -210,7 +246,7 @@ def fit(
     min_delta: float = 0.0,
     shuffle: bool = True,
     seed: int | np.random.Generator | None = None,
-    callbacks: Sequence[CallbackLike] = (),
+    callbacks: Sequence[CallbackLike] | None = (),
     initial_epoch: int = 0,
     history: History | None = None,
 ) -> History:
@@ -227,30 +263,31 @@ def fit(
         l2: L2 strength: the loss gains ``(l2 / 2) sum ||W||^2``, each dW gains ``l2 W``.
         momentum, beta1, beta2, eps: optimizer hyper-parameters (used where they apply).
         schedule: ``constant``, ``step`` (halve every 10 epochs), ``cosine``, or a Schedule.
-        validation_data: (X_val, y_val), or validation_fraction of (X, y) held out.
+        validation_data: (X_val, y_val), or validation_fraction of (X, y) held out (one
+            of the two: both is a ConfigError).
         early_stopping: patience in epochs: stop when the validation loss (training loss
-            without validation) has not improved by ``min_delta`` for that many epochs,
-            and restore the best weights.
+            without validation) has not improved by ``min_delta`` (>= 0) for that many
+            epochs, and restore the best weights.
         seed: int or Generator for shuffling and the validation split.
-        callbacks: ``Callback`` objects or functions ``f(epoch, logs)`` (return False to stop).
-        initial_epoch, history: continue an earlier run (its History is appended to).
+        callbacks: a list of ``Callback`` objects or functions ``f(epoch, logs)`` (return
+            False to stop); checked before the first epoch.
+        initial_epoch, history: continue an earlier run (its History is appended to); with
+            the same Optimizer instance, schedule and seed Generator, the result is bit for
+            bit that of one uninterrupted run.
 
     Raises:
         DivergenceError: the loss became NaN or infinite; the weights are restored to the
             end of the last complete epoch (or to their initial values in the first).
     """
+    l2 = _check_l2(l2)
+    epochs, initial_epoch = whole("epochs", epochs, 0), whole("initial_epoch", initial_epoch, 0)
+    patience = None if early_stopping is None else whole(
+        "early_stopping", early_stopping, 1, "a patience in epochs >= 1, or None")
+    min_delta = non_negative("min_delta", min_delta)
+    validation_fraction = _check_validation(validation_data, validation_fraction)
+    hooks = _hooks(callbacks)
     X, Y = net.prepare_X(X), net.prepare_Y(y)
     _check_lengths(X, Y)
-    l2 = _check_l2(l2)
-    for name, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise ConfigError(f"{name} must be a whole number >= 0; got {value!r}")
-    if early_stopping is not None and (
-        isinstance(early_stopping, bool) or not isinstance(early_stopping, int) or early_stopping < 1
-    ):
-        raise ConfigError(f"early_stopping must be a patience in epochs >= 1, or None; got {early_stopping!r}")
-    if not isinstance(validation_fraction, (int, float)) or not 0 <= validation_fraction < 1:
-        raise ConfigError(f"validation_fraction must be in [0, 1); got {validation_fraction!r}")
     rng = as_generator(seed)
     X_val: Array | None = None
     Y_val: Array | None = None
@@ -258,8 +295,9 @@ def fit(
         X_val, Y_val = net.prepare_X(validation_data[0]), net.prepare_Y(validation_data[1])
         _check_lengths(X_val, Y_val)
     elif validation_fraction > 0:
-        X, Y, X_val, Y_val = split_validation(net, X, Y, float(validation_fraction), rng)
+        X, Y, X_val, Y_val = split_validation(net, X, Y, validation_fraction, rng)
     opt, lr0 = resolve_optimizer(optimizer, lr, momentum=momentum, beta1=beta1, beta2=beta2, eps=eps)
+    opt.lr0 = lr0                                  # a later fit continuing this run starts from it
     theta, dtheta = net.flat()
     if not opt.is_bound_to([theta]):
         opt.bind([theta])
@@ -267,11 +305,10 @@ def fit(
         network=net, optimizer=opt, schedule=make_schedule(schedule, epochs),
         rng=rng, lr0=lr0, l2=l2,
         batch_size=_check_batch_size(batch_size, X.shape[0]), shuffle=bool(shuffle),
-        history=history if history is not None else History(), epoch=int(initial_epoch),
+        history=history if history is not None else History(), epoch=initial_epoch,
     )
-    hooks = [c if isinstance(c, Callback) else _FunctionCallback(c) for c in callbacks]
     net.history = trainer.history
-    _run(trainer, X, Y, X_val, Y_val, int(epochs), early_stopping, float(min_delta), hooks)
+    _run(trainer, X, Y, X_val, Y_val, epochs, patience, min_delta, hooks)
     return trainer.history
 
 
@@ -301,7 +338,7 @@ def _run(
         hook.on_train_begin(tr)
     while tr.epoch < epochs and not tr.stop_training:
         epoch = tr.epoch
-        opt.lr = tr.schedule(epoch, tr.lr0)
+        opt.set_epoch_lr(tr.schedule(epoch, tr.lr0))  # lr0 stays: a continued run resumes the schedule
         order = batches.shuffle(tr.rng)
         total = 0.0
         # Overflow is detected below (a non-finite loss or weights) and reported as a
