@@ -23,6 +23,7 @@ from nlayer import _blas
 from .conftest import blobs
 
 needs_blas = pytest.mark.skipif(_blas.plan is None, reason="NumPy's bundled OpenBLAS not found (NumPy alone is used)")
+needs_axpby = pytest.mark.skipif(_blas.axpby is None, reason="NumPy's bundled OpenBLAS not found (NumPy alone is used)")
 
 
 def test_numpys_wheel_openblas_is_found_where_numpy_bundles_it():
@@ -98,8 +99,8 @@ def test_planned_product_keeps_its_arrays_alive():
 
 
 def test_switched_off_by_the_environment():
-    code = "import nlayer._blas as b; print(b.plan is None)"
-    for value, off in (("0", "True"), ("1", str(_blas.plan is None))):
+    code = "import nlayer._blas as b; print(b.plan is None, b.axpby is None)"
+    for value, off in (("0", "True True"), ("1", f"{_blas.plan is None} {_blas.axpby is None}")):
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                              env={**os.environ, "NLAYER_FUSED_BLAS": value}).stdout.strip()
         assert out == off
@@ -216,3 +217,90 @@ def test_caches_after_fit_are_separate_and_hold_the_last_batchs_values():
         np.testing.assert_array_equal(layer.A, np.maximum(layer.Z, 0))
         np.testing.assert_array_equal(layer.dZ, layer.dA * (layer.Z > 0))
         assert np.any(layer.dZ != layer.dA)
+
+
+@needs_axpby
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [0, 1, 37, 70_000])
+def test_planned_axpby_computes_alpha_x_plus_beta_y(dtype, n):
+    rng = np.random.default_rng(n)
+    x, y = rng.standard_normal(n).astype(dtype), rng.standard_normal(n).astype(dtype)
+    expected = 0.25 * x - 3.0 * y
+    _blas.axpby(x, y)(0.25, -3.0)
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(y, expected, rtol=tol, atol=tol)
+
+
+@needs_axpby
+@pytest.mark.parametrize("problem", ["shapes", "dtypes", "2-D", "strided", "overlap", "read-only"])
+def test_planned_axpby_refuses_bad_arguments_before_calling_blas(problem):
+    x, y = np.ones(8, dtype=np.float32), np.ones(8, dtype=np.float32)
+    if problem == "shapes":
+        y = np.ones(7, dtype=np.float32)
+    elif problem == "dtypes":
+        y = np.ones(8)
+    elif problem == "2-D":
+        x, y = x.reshape(2, 4), y.reshape(2, 4)
+    elif problem == "strided":
+        x = np.ones(16, dtype=np.float32)[::2]
+    elif problem == "overlap":
+        x = y[:]
+    else:
+        y.flags.writeable = False
+    with pytest.raises(ValueError, match="axpby"):
+        _blas.axpby(x, y)
+
+
+@needs_axpby
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_adams_blas_update_trains_like_numpys(dtype, monkeypatch):
+    """Adam's folded step runs its three ``y = a x + b y`` lines as BLAS axpby: the same
+    training to rounding, over a parameter vector large enough to be updated in blocks."""
+    X, y = blobs()
+    options = {"epochs": 3, "batch_size": 16, "lr": 0.01, "seed": 2,
+               "schedule": nlayer.schedules.StepDecay(step_size=1, gamma=0.5)}
+    blas, plain = (nlayer.Network([5, 400, 400, 3], seed=1, dtype=dtype) for _ in range(2))
+    assert blas.flat()[0].size > 2 * nlayer.optimizers.BLOCK
+    opt_blas, opt_plain = nlayer.Adam(0.01), nlayer.Adam(0.01)
+    blas.fit(X, y, optimizer=opt_blas, **options)
+    assert opt_blas._axpby and all(calls is not None for calls in opt_blas._axpby)   # the BLAS path ran
+    monkeypatch.setattr(_blas, "axpby", None)
+    plain.fit(X, y, optimizer=opt_plain, **options)
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(blas.flat()[0], plain.flat()[0], rtol=tol, atol=tol)
+    for name in ("m", "v"):
+        np.testing.assert_allclose(opt_blas.state[name][0], opt_plain.state[name][0], rtol=1e-4, atol=tol)
+
+
+@needs_axpby
+def test_adam_updates_a_non_contiguous_parameter_with_numpy():
+    rng = np.random.default_rng(0)
+    W_t = np.asfortranarray(rng.standard_normal((6, 4)))        # W_t.T is C-contiguous, W_t is not
+    W_c = np.ascontiguousarray(W_t)
+    grads = [rng.standard_normal((6, 4)) for _ in range(3)]
+    opt_t, opt_c = nlayer.Adam(0.1), nlayer.Adam(0.1)
+    opt_t.bind([W_t])
+    opt_c.bind([W_c])
+    for g in grads:
+        opt_t.step([W_t], [0.1 * g], folded=True)
+        opt_c.step([W_c], [0.1 * g], folded=True)
+    assert opt_t._axpby == [None]                                # NumPy alone for this block
+    np.testing.assert_allclose(W_t, W_c, rtol=1e-13, atol=1e-15)
+
+
+def test_a_copied_or_pickled_adam_continues_like_the_original():
+    import pickle
+
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal(50)
+    opt = nlayer.Adam(0.1)
+    opt.bind([W])
+    for _ in range(2):
+        opt.step([W], [0.1 * rng.standard_normal(50)], folded=True)
+    copies = [(pickle.loads(pickle.dumps((opt, W)))), copy.deepcopy((opt, W))]
+    g = 0.1 * rng.standard_normal(50)
+    opt.step([W], [g], folded=True)
+    for other, W_other in copies:
+        other.step([W_other], [g.copy()], folded=True)
+        np.testing.assert_array_equal(W_other, W)
+

@@ -15,6 +15,9 @@ before), already loaded, and when a product it computes matches ``np.matmul``; a
 else (NumPy built against MKL or Accelerate, Windows) :data:`plan` is None and nlayer uses
 NumPy alone. ``NLAYER_FUSED_BLAS=0`` in the environment switches it off.
 
+The same library's ``?axpby`` (``y = alpha x + beta y``, one pass where NumPy needs two or
+three) serves Adam's update (:data:`axpby`): ``m = b1 m + (1 - b1) dW`` and ``W -= lr_t s``.
+
 ``plan(alpha, A, B, beta, C)`` checks dtype, layout, shapes and overlap once, so a mistake
 raises ``ValueError`` instead of reading or writing out of bounds, and returns a call with
 its arguments converted: running it costs what ``np.matmul`` costs in Python (~1 us).
@@ -33,6 +36,8 @@ import numpy as np
 Array = np.ndarray
 Product = Callable[[], None]                            # runs one planned C = alpha A B + beta C
 Planner = Callable[[float, Array, Array, float, Array], Product]
+Axpby = Callable[[float, float], None]                  # (alpha, beta): one planned y = alpha x + beta y
+AxpbyPlanner = Callable[[Array, Array], Axpby]
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112          # CBLAS enum values
 _PREFIXES = ("scipy_cblas_", "cblas_")                  # NumPy >= 2 (scipy-openblas64), NumPy 1.22-1.26
@@ -105,6 +110,52 @@ def _nothing() -> None:
     """An empty product (a dimension of 0): nothing to compute."""
 
 
+def _bind_axpby(lib: ctypes.CDLL, prefix: str) -> AxpbyPlanner:
+    i64, vp = ctypes.c_int64, ctypes.c_void_p
+    functions = {}
+    for dtype, letter, real in ((np.float32, "s", ctypes.c_float), (np.float64, "d", ctypes.c_double)):
+        f = getattr(lib, f"{prefix}{letter}axpby64_")
+        f.argtypes = [i64, real, vp, i64, real, vp, i64]
+        f.restype = None
+        functions[np.dtype(dtype)] = f
+
+    def plan_axpby(x: Array, y: Array) -> Axpby:
+        """A call ``(alpha, beta)`` that computes ``y = alpha x + beta y`` in place.
+
+        x, y (n,): one dtype, contiguous, not overlapping; checked here, once. The scalars
+        come with each call (Adam's step size changes every step)."""
+        f = functions.get(y.dtype)
+        if f is None or x.dtype != y.dtype or x.ndim != 1 or x.shape != y.shape:
+            raise ValueError(f"axpby needs two 1-D float32 or float64 arrays of one shape; got {x.shape} "
+                             f"{x.dtype} and {y.shape} {y.dtype}")
+        if not (x.flags.c_contiguous and y.flags.c_contiguous and y.flags.writeable):
+            raise ValueError("axpby needs contiguous arrays and a writeable y")
+        if np.may_share_memory(x, y):
+            raise ValueError("axpby's y must not overlap x")
+        n, px, py = x.shape[0], x.ctypes.data, y.ctypes.data
+
+        def call(alpha: float, beta: float) -> None:
+            if n:
+                f(n, alpha, px, 1, beta, py, 1)
+
+        call.arrays = (x, y)                            # type: ignore[attr-defined]  # keeps the memory alive
+        return call
+
+    return plan_axpby
+
+
+def _verified_axpby(plan_axpby: AxpbyPlanner) -> bool:
+    """Whether the bound function computes ``alpha x + beta y`` as NumPy does, in both dtypes."""
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        x, y = rng.standard_normal(37).astype(dtype), rng.standard_normal(37).astype(dtype)
+        expected = -2.0 * x + 0.5 * y
+        plan_axpby(x, y)(-2.0, 0.5)
+        if not np.allclose(y, expected, rtol=1e-5, atol=1e-6):
+            return False
+    return True
+
+
 def _verified(plan: Planner) -> bool:
     """Whether the bound function computes what ``np.matmul`` does, in both dtypes and with
     both operands transposed or not."""
@@ -122,17 +173,28 @@ def _verified(plan: Planner) -> bool:
     return True
 
 
-def _load() -> Planner | None:
+def _load() -> tuple[Planner | None, AxpbyPlanner | None]:
     if os.environ.get("NLAYER_FUSED_BLAS", "1").strip() == "0":
-        return None
+        return None, None
     try:
         found = _library()
-        if found is None:
-            return None
+    except OSError:
+        return None, None
+    if found is None:
+        return None, None
+    planner: Planner | None = None
+    axpby_planner: AxpbyPlanner | None = None
+    try:
         planner = _bind(*found)
-        return planner if _verified(planner) else None
+        planner = planner if _verified(planner) else None
     except (OSError, AttributeError, ValueError):
-        return None
+        planner = None
+    try:
+        axpby_planner = _bind_axpby(*found)
+        axpby_planner = axpby_planner if _verified_axpby(axpby_planner) else None
+    except (OSError, AttributeError, ValueError):
+        axpby_planner = None
+    return planner, axpby_planner
 
 
-plan: Planner | None = _load()
+plan, axpby = _load()

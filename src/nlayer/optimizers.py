@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _blas
 from ._checks import fraction, positive
 from .errors import ConfigError
 
@@ -197,6 +198,16 @@ class Adam(Optimizer):
         self.beta1 = fraction("beta1", beta1)
         self.beta2 = fraction("beta2", beta2)
         self.eps = positive("eps", eps)
+        self._axpby: list[tuple[_blas.Axpby, _blas.Axpby, _blas.Axpby] | None] = []
+        self._axpby_for: list[Block] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """For pickle and ``copy.deepcopy``: everything but the planned BLAS calls (they point
+        at this instance's memory; a copy plans its own)."""
+        return {**self.__dict__, "_axpby": [], "_axpby_for": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__({"_axpby": [], "_axpby_for": None, **state})
 
     def _begin_step(self) -> None:
         # lr m_hat / (sqrt(v_hat) + eps) with m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t)
@@ -230,6 +241,35 @@ class Adam(Optimizer):
         np.add(v, s, out=v)                          # v = b2 v + (1 - b2) dW^2
         self._step(W, m, v, s)
 
+    def step(self, params: list[Array], grads: list[Array], folded: bool = False) -> None:
+        """As :meth:`Optimizer.step`; the folded form runs its three ``y = a x + b y`` lines
+        as one BLAS ``axpby`` pass each (``_blas.axpby``) where NumPy's OpenBLAS has it, and
+        unless a subclass writes its own ``_update_folded``."""
+        if not folded or _blas.axpby is None or type(self)._update_folded is not Adam._update_folded:
+            super().step(params, grads, folded)
+            return
+        self.t += 1
+        self._begin_step()
+        blocks = self._plan(params, grads)
+        if self._axpby_for is not blocks:            # planned once per set of blocks, as they are
+            self._axpby = [_plan_axpby(*block) for block in blocks]
+            self._axpby_for = blocks
+        b1, b2 = self.beta1, self.beta2
+        c = (1.0 - b2) / (1.0 - b1) ** 2
+        for (W, dW, s, state), calls in zip(blocks, self._axpby):
+            if calls is None:                        # a non-contiguous parameter: NumPy alone
+                self._update_folded(W, dW, s, state)
+                continue
+            into_m, into_v, into_W = calls
+            m, v = state["m"], state["v"]            # dW holds (1 - b1) dW
+            into_m(1.0, b1)                          # m = b1 m + (1 - b1) dW
+            np.multiply(dW, dW, out=s)
+            into_v(c, b2)                            # v = b2 v + (1 - b2) dW^2
+            np.sqrt(v, out=s)
+            np.add(s, self._eps_t, out=s)            # sqrt(v) + eps_t
+            np.divide(m, s, out=s)
+            into_W(-self._step_size, 1.0)            # W -= lr_t m / (sqrt(v) + eps_t)
+
     def _step(self, W: Array, m: Array, v: Array, s: Array) -> None:
         """The step from the moments, shared by both forms; ``s`` is scratch."""
         np.sqrt(v, out=s)
@@ -241,6 +281,18 @@ class Adam(Optimizer):
 
     def hyperparameters(self) -> dict[str, float]:
         return {"lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
+
+
+def _plan_axpby(W: Array, dW: Array, s: Array, state: dict[str, Array]) -> tuple[
+        _blas.Axpby, _blas.Axpby, _blas.Axpby] | None:
+    """Adam's three ``axpby`` calls for one block (into m, into v, into W), or None when an
+    array is not contiguous (``reshape`` would then copy, and the call write the copy)."""
+    planner = _blas.axpby
+    m, v = state["m"], state["v"]
+    if planner is None or not all(a.flags.c_contiguous for a in (W, dW, s, m, v)):
+        return None
+    return (planner(dW.reshape(-1), m.reshape(-1)), planner(s.reshape(-1), v.reshape(-1)),
+            planner(s.reshape(-1), W.reshape(-1)))
 
 
 def _blocks(W: Array, dW: Array, s: Array, state: dict[str, Array]) -> list[Block]:
