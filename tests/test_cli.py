@@ -153,6 +153,64 @@ def test_existing_folder_is_refused_without_force_and_reused_with_it(tmp_path, c
     assert rc == 0 and (out / "model.safetensors").is_file() and (out / "keep.txt").read_text() == "precious"
 
 
+def test_force_removes_the_previous_runs_own_files_and_keeps_the_rest(flowers, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run_cli(capsys, "train", "--out", out, "--epochs", "4", "--layers", "8", "--checkpoint-every", "2",
+                   "--quiet")[0] == 0                     # the spiral: with decision_boundary.png and a checkpoint
+    (out / "notes.txt").write_text("mine")
+    (out / "plots").mkdir()
+    rc, _, _ = run_cli(capsys, "train", "--data", flowers, "--out", out, "--epochs", "2", "--layers", "8",
+                       "--quiet", "--force")
+    assert rc == 0
+    assert sorted(p.name for p in out.iterdir()) == ["history.csv", "loss.png", "metrics.json",
+                                                     "model.safetensors", "notes.txt", "plots"]
+    rc, _, stderr = run_cli(capsys, "train", "--resume", out)      # nothing of the spiral run to resume
+    assert_one_line_error(rc, stderr, "only a run trained with --checkpoint-every can be resumed")
+    rc, _, stderr = run_cli(capsys, "train", "--data", tmp_path / "missing.csv", "--out", out, "--force")
+    assert_one_line_error(rc, stderr, "missing.csv")
+    assert (out / "model.safetensors").is_file()          # a run that cannot start removes nothing
+
+
+def test_every_file_a_run_writes_is_one_force_knows(tmp_path, capsys):
+    from nlayer.cli.train import RUN_FILES
+
+    out = tmp_path / "run"
+    assert run_cli(capsys, "train", "--out", out, "--epochs", "2", "--layers", "8", "--checkpoint-every", "1",
+                   "--quiet")[0] == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(RUN_FILES)
+
+
+DIVERGING = ["--layers", "100", "--activation", "tanh", "--optimizer", "sgd", "--lr", "1e6", "--l2", "1e-3",
+             "--batch-size", "0", "--epochs", "20", "--quiet"]
+
+
+@pytest.mark.parametrize("extra", [[], ["--checkpoint-every", "50"]], ids=["plain", "before-first-checkpoint"])
+def test_a_run_diverging_before_any_checkpoint_leaves_no_folder(tmp_path, capsys, extra):
+    out = tmp_path / "run"
+    rc, _, stderr = run_cli(capsys, "train", "--out", out, *DIVERGING, *extra)
+    assert_one_line_error(rc, stderr, "training diverged in epoch")
+    assert not out.exists()
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    rc, _, _ = run_cli(capsys, "train", "--out", out, "--force", *DIVERGING, *extra)
+    assert rc == 1 and sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+def test_a_full_disk_names_the_file_and_leaves_no_half_written_folder(tmp_path, capsys, monkeypatch):
+    import errno
+
+    from nlayer import _atomic
+
+    def disk_full(tmp, target):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(_atomic, "_before_replace", disk_full)
+    out = tmp_path / "run"
+    rc, stdout, stderr = run_cli(capsys, "train", "--out", out, "--epochs", "2", "--layers", "8", "--quiet")
+    assert_one_line_error(rc, stderr, f"No space left on device: {out / 'model.safetensors'}")
+    assert not out.exists() and stdout == ""
+
+
 def test_unwritable_run_folder_fails_before_training(tmp_path, capsys, monkeypatch):
     blocker = tmp_path / "file"
     blocker.write_text("x")
@@ -198,6 +256,33 @@ def test_string_labels_train_predict_and_evaluate_round_trip(flowers, flowers_ru
     matrix = stdout[stdout.index("confusion"):].splitlines()[2:]
     counts = np.array([[int(v) for v in line.split()[1:]] for line in matrix])
     assert counts.shape == (3, 3) and counts.sum() == 120 and np.trace(counts) == round(acc * 120)
+
+
+def test_predict_out_writes_through_a_symlink_and_dash_is_stdout(flowers, flowers_run, capsys, tmp_path):
+    model = flowers_run / "model.safetensors"
+    rc, expected, _ = run_cli(capsys, "predict", model, flowers)
+    real, link = tmp_path / "real.csv", tmp_path / "link.csv"
+    real.write_text("old\n")
+    link.symlink_to(real.name)
+    rc, stdout, stderr = run_cli(capsys, "predict", model, flowers, "--out", link)
+    assert rc == 0 and stdout == stderr == ""
+    assert link.is_symlink() and real.read_text() == expected
+    rc, stdout, _ = run_cli(capsys, "predict", model, flowers, "--out", "-")
+    assert rc == 0 and stdout == expected and not (Path.cwd() / "-").exists()
+
+
+def test_predict_out_refuses_a_fifo_a_folder_or_a_link_to_one_and_leaves_it(flowers, flowers_run, capsys, tmp_path):
+    fifo, folder, link = tmp_path / "fifo", tmp_path / "folder", tmp_path / "stdout"
+    os.mkfifo(fifo)
+    folder.mkdir()
+    link.symlink_to(fifo)                    # like /dev/stdout or /proc/self/fd/1 on a pipe
+    for path, says in ((fifo, "is a FIFO, not a regular file"), (folder, "Is a directory"),
+                       (link, "is a FIFO, not a regular file")):
+        rc, stdout, stderr = run_cli(capsys, "predict", flowers_run / "model.safetensors", flowers, "--out", path)
+        assert_one_line_error(rc, stderr, str(path), says)
+        assert stdout == ""
+    assert fifo.is_fifo() and link.is_symlink() and folder.is_dir() and list(folder.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "folder", "stdout"]
 
 
 def test_regression_is_inferred_and_scored_with_mse_mae_r2(plane, tmp_path, capsys):
@@ -357,3 +442,107 @@ def test_python_dash_m_nlayer_runs_every_command(tmp_path, flowers):
     r = run_sub("evaluate", model, tmp_path / "nope.csv", cwd=tmp_path)
     assert_one_line_error(r.returncode, r.stderr, "nope.csv")
     assert r.stdout == ""
+
+
+# ------------------------------------------------- QA: labels, messages, numbers
+def labelled_csv(path: Path, labels: list[str], rows: int = 60) -> Path:
+    """2 features, class c around (c, 0), the labels given cycling over the rows."""
+    rng = np.random.default_rng(3)
+    lines = ["a,b,label"] + [f"{i % len(labels) + rng.normal() * 0.3:.3f},{rng.normal():.3f},{labels[i % len(labels)]}"
+                             for i in range(rows)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("labels", [["9007199254740992", "9007199254740993", "5"],
+                                    ["10000000000000000001", "10000000000000000002", "3"],
+                                    ["007", "010", "7"]])
+def test_whole_number_labels_come_back_exactly_as_written(labels, tmp_path, capsys):
+    data = labelled_csv(tmp_path / "ids.csv", labels)
+    rc, stdout, stderr = run_cli(capsys, "train", "--data", data, "--epochs", "30", "--layers", "16",
+                                 "--out", tmp_path / "r")
+    assert rc == 0 and stderr.count("warning") == 0 and "3 classes" in stdout
+    rc, stdout, _ = run_cli(capsys, "predict", tmp_path / "r" / "model.safetensors", data)
+    predicted = {row[0] for row in read_csv(stdout)[1:]}
+    assert rc == 0 and predicted <= set(labels) and len(predicted) >= 2
+    rc, stdout, _ = run_cli(capsys, "evaluate", tmp_path / "r" / "model.safetensors", data)
+    assert rc == 0 and all(label in stdout.split() for label in labels)
+
+
+def test_predict_names_the_bad_feature_cell_not_the_text_target(flowers, flowers_run, tmp_path, capsys):
+    header, first, second = flowers.read_text().splitlines()[:3]
+    cells = second.split(",")
+    cells[1] = ""                                                   # petal_wid of line 3
+    gap = tmp_path / "gap.csv"
+    gap.write_text("\n".join([header, first, ",".join(cells)]) + "\n")
+    rc, _, stderr = run_cli(capsys, "predict", flowers_run / "model.safetensors", gap)
+    assert_one_line_error(rc, stderr, "gap.csv, line 3, column 'petal_wid': empty field")
+    short = tmp_path / "short.csv"
+    short.write_text("\n".join(",".join(line.split(",")[1:]) for line in (header, first)) + "\n")
+    for command in ("predict", "evaluate"):
+        rc, _, stderr = run_cli(capsys, command, flowers_run / "model.safetensors", short)
+        assert_one_line_error(rc, stderr, "short.csv", "3 feature column", "'species'", "expects 4")
+
+
+def test_a_feature_too_large_to_standardise_is_refused_before_training(tmp_path, capsys):
+    data = tmp_path / "big.csv"
+    data.write_text("a,b,y\n1,1e20,x\n2,-1e20,y\n3,4,x\n4,5,y\n5,6,x\n6,7,y\n")
+    rc, stdout, stderr = run_cli(capsys, "train", "--data", data, "--out", tmp_path / "r", "--val-fraction", "0")
+    assert_one_line_error(rc, stderr, "big.csv, column 'b'", "1e+20", "float32", "--dtype float64")
+    assert "train:" not in stderr and not (tmp_path / "r").exists()
+    rc, _, stderr = run_cli(capsys, "train", "--data", data, "--out", tmp_path / "r", "--val-fraction", "0",
+                            "--dtype", "float64", "--epochs", "2", "--quiet")
+    assert rc == 0 and stderr == ""
+
+
+def test_task_errors_name_the_file_and_the_real_column(flowers, tmp_path, capsys):
+    one = tmp_path / "oneclass.csv"
+    one.write_text("a,b,y\n1,2,x\n2,3,x\n3,4,x\n")
+    rc, _, stderr = run_cli(capsys, "train", "--data", one, "--out", tmp_path / "r")
+    assert_one_line_error(rc, stderr, f"{one}, column 'y': every row has the same class ('x')")
+    rc, _, stderr = run_cli(capsys, "train", "--data", flowers, "--task", "regress", "--out", tmp_path / "r")
+    assert_one_line_error(rc, stderr, f"{flowers}, column 'species' holds text labels")
+
+
+def test_results_table_keeps_large_numbers_apart():
+    from nlayer.cli.report import table
+
+    text = table({"train": {"loss": 172268761.6000, "mse": 344537527.575, "mae": 14510.8749, "r2": 0.8177},
+                  "validation": {"loss": 1e200, "mse": 3.2e-5, "mae": 0.0, "r2": float("nan")}})
+    header, train, validation = text.splitlines()
+    assert train.split() == ["train", "1.7227e+08", "3.4454e+08", "14510.8749", "0.8177"]
+    assert validation.split() == ["validation", "1.0000e+200", "3.2000e-05", "0.0000", "nan"]
+    assert len({len(header), len(train), len(validation)}) == 1      # columns aligned
+
+
+def test_metrics_json_is_strict_json_with_null_for_an_undefined_score(tmp_path, capsys):
+    data = tmp_path / "flat.csv"
+    data.write_text("a,y\n" + "".join(f"{i},1.5\n" for i in range(20)))     # constant targets: r2 undefined
+    rc, stdout, _ = run_cli(capsys, "train", "--data", data, "--out", tmp_path / "r", "--epochs", "3", "--quiet")
+    assert rc == 0 and "nan" in stdout
+
+    def refuse(name: str) -> None:
+        raise AssertionError(f"bare {name} in metrics.json")
+
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text(), parse_constant=refuse)
+    assert metrics["validation"]["r2"] is None and metrics["train"]["r2"] is None
+
+
+def test_npz_target_is_used_or_refused_never_ignored(tmp_path, capsys):
+    X, y = nlayer.datasets.spiral(n_per_class=20, dtype="float64")
+    data = tmp_path / "d.npz"
+    np.savez(data, X=X, kind=np.array(["abc"[k] for k in y]), y=np.zeros(len(y)))
+    rc, stdout, _ = run_cli(capsys, "train", "--data", data, "--target", "kind", "--epochs", "3",
+                            "--out", tmp_path / "r")
+    assert rc == 0 and "target 'kind', 3 classes: a, b, c" in stdout
+    for command in ("train", "evaluate", "predict"):
+        extra = ["--data", data] if command == "train" else [tmp_path / "r" / "model.safetensors", data]
+        rc, _, stderr = run_cli(capsys, command, *extra, "--target", "label")
+        assert_one_line_error(rc, stderr, "no array named 'label'", "['X', 'kind', 'y']")
+
+
+def test_predict_checks_the_npz_column_count_before_reading_the_data(flowers_run, tmp_path, capsys):
+    data = tmp_path / "wide.npz"
+    np.savez_compressed(data, X=np.zeros((200_000, 10)))                # 16 MB of data in a small file
+    rc, _, stderr = run_cli(capsys, "predict", flowers_run / "model.safetensors", data)
+    assert_one_line_error(rc, stderr, "wide.npz: X has 10 column(s); the model expects 4 feature columns")

@@ -3,6 +3,7 @@ divergence exit 1 keeping the last good checkpoint, refusals naming the differen
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -35,7 +36,7 @@ def test_train_10_equals_train_4_then_resume_to_10(tmp_path, capsys):
     assert train(capsys, "--out", str(b), "--epochs", "4", "--checkpoint-every", "3", *FAST)[0] == 0
     assert load_checkpoint(b / "checkpoint.safetensors").epoch == 4
     code, out, err = train(capsys, "--resume", str(b), "--epochs", "10", "--quiet")
-    assert code == 0 and err == "" and "trained 10 epochs" in out
+    assert code == 0 and err == "" and "trained 6 epochs (10 in all)" in out
     assert (a / "history.csv").read_bytes() == (b / "history.csv").read_bytes()
     np.testing.assert_array_equal(nlayer.io.load(a / "model.safetensors").flat()[0],
                                   nlayer.io.load(b / "model.safetensors").flat()[0])
@@ -142,6 +143,81 @@ def test_resume_refuses_changed_options_or_data_naming_them(tmp_path, capsys):
     assert code == 1 and "data.X.sha256" in err and len(err.splitlines()) == 1
     assert (run / "checkpoint.safetensors").read_bytes() == before
     assert "model.safetensors" in names(run)               # the finished 4-epoch run's files stay as they were
+
+
+def csv_run(capsys, folder: Path, *argv: str) -> Path:
+    """FOLDER/data.csv (120 spiral rows) and FOLDER/run, 4 epochs of it checkpointed every 2 epochs."""
+    X, y = nlayer.datasets.spiral(40, 3, seed=0, dtype="float64")
+    write_csv(folder / "data.csv", X, y)
+    run = folder / "run"
+    assert train(capsys, "--data", str(folder / "data.csv"), "--out", str(run), "--epochs", "4",
+                 "--checkpoint-every", "2", "--layers", "8", "--quiet", *argv)[0] == 0
+    return run
+
+
+def epochs_run(run: Path) -> int:
+    return int(json.loads((run / "metrics.json").read_text())["epochs_run"])
+
+
+def test_resume_continues_to_the_epochs_typed_even_when_that_is_the_default(tmp_path, capsys):
+    run = csv_run(capsys, tmp_path)
+    code, out, _ = train(capsys, "--resume", str(run), "--epochs", "150", "--quiet")     # 150: the default
+    assert code == 0 and epochs_run(run) == 150 and load_checkpoint(run / "checkpoint.safetensors").epoch == 150
+
+
+def test_resume_reports_this_sessions_epochs_and_the_total(tmp_path, capsys):
+    run = csv_run(capsys, tmp_path)
+    code, out, _ = train(capsys, "--resume", str(run), "--epochs", "10", "--quiet")
+    assert code == 0 and "trained 6 epochs (10 in all) in " in out
+    code, out, _ = train(capsys, "--data", str(tmp_path / "data.csv"), "--out", str(tmp_path / "fresh"),
+                         "--epochs", "3", "--layers", "8", "--quiet")
+    assert code == 0 and "trained 3 epochs in " in out
+
+
+def test_resume_refuses_options_typed_at_their_default_value_naming_each(tmp_path, capsys):
+    run = csv_run(capsys, tmp_path, "--lr", "0.01")
+    before = (run / "checkpoint.safetensors").read_bytes()
+    code, out, err = train(capsys, "--resume", str(run), "--epochs", "150", "--lr", "0.003",
+                           "--layers", "100,100", "--data", "spiral", "--quiet")   # every value is the default
+    assert code == 1 and out == "" and len(err.splitlines()) == 1
+    for named in ("--data: the run used", "this command gives 'spiral'", "--layers: the run used [8]",
+                  "--lr: the run used 0.01, this command gives 0.003"):
+        assert named in err
+    assert (run / "checkpoint.safetensors").read_bytes() == before and epochs_run(run) == 4
+
+
+def test_resume_works_from_another_directory_and_with_the_data_named_another_way(tmp_path, capsys, monkeypatch):
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path)
+    run = csv_run(capsys, Path("."))                          # --data data.csv, relative
+    assert json.loads((run / "train_args.json").read_text())["data"] == str(tmp_path / "data.csv")
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    code, _, err = train(capsys, "--resume", str(tmp_path / "run"), "--epochs", "6", "--quiet")
+    assert code == 0 and err == "" and epochs_run(tmp_path / "run") == 6
+    code, _, err = train(capsys, "--resume", str(tmp_path / "run"), "--epochs", "8", "--data", "../data.csv",
+                         "--out", "../run/", "--quiet")
+    assert code == 0 and err == "" and epochs_run(tmp_path / "run") == 8
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["data"] == "../data.csv"   # as typed
+
+
+def test_an_old_run_folder_with_a_relative_data_path_resumes_from_its_own_directory(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run = csv_run(capsys, Path("."))
+    record = json.loads((run / "train_args.json").read_text())
+    (run / "train_args.json").write_text(json.dumps({**record, "data": "data.csv"}))   # as older nlayer stored it
+    assert train(capsys, "--resume", "run", "--epochs", "6", "--quiet")[0] == 0 and epochs_run(run) == 6
+    code, _, err = train(capsys, "--resume", "run", "--epochs", "8", "--data", str(tmp_path / "data.csv"), "--quiet")
+    assert code == 0 and err == "" and epochs_run(run) == 8
+
+
+def test_epochs_text_after_a_resume_counts_this_sessions_epochs_and_all(tmp_path, capsys):
+    from nlayer.cli.train import TrainJob
+
+    job = TrainJob(None, tmp_path, None, "classify", np.zeros(0), np.zeros(0), np.zeros(0), None)  # type: ignore[arg-type]
+    job.history = nlayer.History(loss=[1.0] * 800)
+    assert job.epochs_text == "800 epochs"
+    job.epochs_before = 730
+    assert job.epochs_text == "70 epochs (800 in all)"
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import nlayer
-from nlayer.data import MAX_CLASSES, Table, check_task, encode_labels, infer_task, load_table
+from nlayer.data import MAX_CLASSES, Table, check_scalable, check_task, encode_labels, infer_task, load_table
 from nlayer.errors import ConfigError, DataError
 
 from .conftest import write_file
@@ -39,7 +39,7 @@ def test_csv_with_utf8_bom_crlf_quotes_and_blank_lines_parses(tmp_path):
 
 def test_csv_integer_labels_stay_numeric(tmp_path):
     t = load_table(write_file(tmp_path, "a,y\n0.1,0\n0.2,2\n0.3,1\n"))
-    assert t.y.dtype == np.float64 and infer_task(t.y) == "classify"
+    assert t.y.dtype == np.int64 and infer_task(t.y) == "classify"
     idx, classes = encode_labels(t.y)
     assert classes == [0, 1, 2] and list(idx) == [0, 2, 1]
 
@@ -64,7 +64,7 @@ def test_compressed_and_fortran_order_npz_loads(tmp_path):
     np.savez_compressed(path, X=X, y=np.array([1, 0, 1], dtype=np.int64))
     t = load_table(path)
     np.testing.assert_array_equal(t.X, X)
-    assert t.y.dtype == np.float64 and list(t.y) == [1.0, 0.0, 1.0]
+    assert t.y.dtype == np.int64 and list(t.y) == [1, 0, 1]
 
 
 def test_spiral_saved_as_csv_trains_like_the_arrays(tmp_path):
@@ -155,3 +155,91 @@ def test_encode_labels_rejects_fractions_and_empty_targets():
         encode_labels(np.array([0.5, 1.0]))
     with pytest.raises(DataError, match="non-empty 1-D"):
         encode_labels(np.array([]))
+
+
+# ------------------------------------------------ labels come back as written
+def test_integer_labels_beyond_2_53_stay_distinct_and_exact(tmp_path):
+    rows = "".join(f"{i},{label}\n" for i, label in enumerate(["9007199254740992", "9007199254740993", "5"] * 2))
+    t = load_table(write_file(tmp_path, "a,label\n" + rows))
+    assert t.y.dtype == np.int64 and infer_task(t.y) == "classify"
+    idx, classes = encode_labels(t.y)
+    assert classes == [5, 9007199254740992, 9007199254740993] and list(idx) == [1, 2, 0, 1, 2, 0]
+
+
+def test_integers_beyond_int64_or_zero_padded_are_text_labels_kept_as_written(tmp_path):
+    huge = load_table(write_file(tmp_path, "a,id\n1,10000000000000000001\n2,10000000000000000002\n3,3\n"))
+    assert huge.y.dtype.kind == "U"
+    assert encode_labels(huge.y)[1] == ["10000000000000000001", "10000000000000000002", "3"]
+    padded = load_table(write_file(tmp_path, "a,code\n1,007\n2,010\n3,7\n4,+5\n"))
+    assert padded.y.dtype.kind == "U" and list(padded.y) == ["007", "010", "7", "+5"]
+    assert infer_task(padded.y) == "classify" and encode_labels(padded.y)[1] == ["+5", "007", "010", "7"]
+
+
+def test_integers_kept_as_text_can_still_be_regressed():
+    assert check_task(np.array(["007", "10000000000000000001", "-3"]), "regress") is None
+    with pytest.raises(DataError, match="holds text labels"):
+        check_task(np.array(["1.5", "2"]), "regress")
+
+
+def test_decimal_whole_labels_are_numbers_and_refused_at_or_beyond_2_53(tmp_path):
+    t = load_table(write_file(tmp_path, "a,y\n1,1.0\n2,1e0\n3,2\n"))
+    assert t.y.dtype == np.float64 and encode_labels(t.y)[1] == [1, 2]
+    big = load_table(write_file(tmp_path, "a,y\n1,9007199254740993.0\n2,5.0\n"))
+    with pytest.raises(DataError, match=r"data.csv, column 'y': the class label 9007199254740992 .* 2\*\*53"):
+        check_task(big.y, "classify", "y", "data.csv")
+
+
+def test_npz_integer_labels_stay_exact_and_uint64_beyond_int64_become_text(tmp_path):
+    X = np.zeros((3, 2))
+    np.savez(tmp_path / "i.npz", X=X, y=np.array([2**62 + 1, 2**62, 7], dtype=np.int64))
+    assert list(load_table(tmp_path / "i.npz").y) == [2**62 + 1, 2**62, 7]
+    np.savez(tmp_path / "u.npz", X=X, y=np.array([2**64 - 1, 2**64 - 2, 1], dtype=np.uint64))
+    assert list(load_table(tmp_path / "u.npz").y) == [str(2**64 - 1), str(2**64 - 2), "1"]
+
+
+def test_npz_target_names_the_array_of_targets(tmp_path):
+    path = tmp_path / "d.npz"
+    np.savez(path, X=np.zeros((3, 2)), label=np.array(["a", "b", "a"]), y=np.zeros(3))
+    t = load_table(path, target="label")
+    assert t.target_name == "label" and list(t.y) == ["a", "b", "a"]
+    with pytest.raises(DataError, match=r"no array named 'kind'; the arrays present are: \['X', 'label', 'y'\]; "
+                                        "--target names the array of targets"):
+        load_table(path, target="kind")
+    with pytest.raises(DataError, match="the target cannot be X"):
+        load_table(path, target="X")
+
+
+def test_task_errors_name_the_file_and_the_real_column():
+    with pytest.raises(DataError, match=r"^one.csv, column 'y': every row has the same class \('x'\)"):
+        check_task(np.array(["x", "x"]), "classify", "y", "one.csv")
+    with pytest.raises(DataError, match=r"^houses.csv, column 'price' is a regression target"):
+        check_task(np.array([1.5, 2.5]), "classify", "price", "houses.csv")
+    with pytest.raises(DataError, match=r"^train.csv, column 'species' holds text labels"):
+        check_task(np.array(["a", "b"]), "regress", "species", "train.csv")
+
+
+# ------------------------------------------------------------ standardisation
+def test_a_column_too_large_to_standardise_in_float32_is_refused_naming_it(tmp_path):
+    t = load_table(write_file(tmp_path, "a,b,y\n1,1e20,x\n2,-1e20,y\n3,4,x\n4,5,y\n"))
+    with pytest.raises(DataError, match=r"data.csv, column 'b': values as large as 1e\+20 cannot be standardised "
+                                        r"in float32 .* or train with --dtype float64$"):
+        check_scalable(t, np.float32)
+    check_scalable(t, np.float64)                          # the same values fit float64's range
+    big_mean = Table(np.full((100, 1), 1e37), np.zeros(100), ["c"], "y", "d.csv")
+    with pytest.raises(DataError, match="column 'c'"):      # small spread, but the sum for the mean overflows
+        check_scalable(big_mean, np.float32)
+    check_scalable(Table(np.full((100, 1), 1e15), np.zeros(100), ["c"], "y", "d.csv"), np.float32)
+
+
+@pytest.mark.parametrize("size, accepted", [(1.2e18, True), (1.4e18, False)])
+def test_a_column_accepted_as_scalable_standardises_to_finite_float32(size, accepted):
+    X = np.tile([[size], [-size]], (50, 1))                # 100 rows: sum of squares 100 size^2
+    table = Table(X, np.zeros(100), ["c"], "y", "d.csv")
+    if not accepted:
+        with pytest.raises(DataError, match="column 'c'"):
+            check_scalable(table, np.float32)
+        return
+    check_scalable(table, np.float32)
+    net = nlayer.Network([1, 2, 2], seed=0)                # float32: its statistics are computed in float32
+    net.fit_input_scaling(X)                               # no overflow warning (pytest -W error)
+    assert np.all(np.isfinite(net.input_scale)) and np.all(np.isfinite(net.input_mean))

@@ -265,3 +265,29 @@ def test_unreadable_file_is_a_data_error(tmp_path, monkeypatch):
 
     monkeypatch.setattr(nlayer.data, "_read_bytes", denied)
     assert "cannot read (Permission denied)" in _error(write_file(tmp_path, "a,y\n1,0\n2,1\n"))
+
+
+# ------------------------------------------- column counts before any value
+def test_npz_shapes_are_checked_from_the_headers_before_any_data_is_read(tmp_path, monkeypatch):
+    import nlayer.data
+    from nlayer.data import ColumnCountError
+
+    def never(*args):
+        raise AssertionError("array data read before the headers were checked")
+
+    path = tmp_path / "bomb.npz"
+    np.savez_compressed(path, X=np.zeros((1000, 10)), y=np.zeros(999))
+    monkeypatch.setattr(nlayer.data, "_npy_data", never)
+    with pytest.raises(ColumnCountError, match="X has 10 column"):
+        load_table(path, features_only=True, n_features=3)
+    assert "X has 1000 rows but y has 999" in _error(path)
+
+
+def test_csv_column_count_is_checked_from_the_header_before_the_cells(tmp_path):
+    from nlayer.data import ColumnCountError
+
+    path = write_file(tmp_path, "a,b,species\n,oops,setosa\n")
+    with pytest.raises(ColumnCountError, match=r"data.csv: 2 feature column\(s\) besides the target 'species'; "
+                                               "the model expects 3") as info:
+        load_table(path, n_features=3, min_rows=1)
+    assert info.value.found == 3

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -75,3 +77,30 @@ def test_a_failed_plot_leaves_the_previous_file_intact(tmp_path, monkeypatch):
         plots.plot_history(net.history, target)
     assert target.read_bytes() == b"previous"
     assert [p.name for p in tmp_path.iterdir()] == ["loss.png"]
+
+
+def test_dollar_signs_in_labels_and_titles_are_drawn_literally_not_as_mathtext(tmp_path, monkeypatch):
+    net, X, y = trained(epochs=3)
+    labels = ["$0-$50k", "$5_$10", "$10^$"]                # the last two crash mathtext, the first is mangled
+    figures = []
+    save = plots._save
+    monkeypatch.setattr(plots, "_save", lambda fig, path: (figures.append(fig), save(fig, path)))
+    plots.plot_decision_boundary(net, X, y, tmp_path / "b.png", classes=labels, title="cost_$x$.csv")
+    assert net.history is not None
+    plots.plot_history(net.history, tmp_path / "loss.png", title="cost_$\\frac.csv")
+    assert mpimg.imread(tmp_path / "b.png").shape[0] == 550
+    legend = figures[0].axes[0].get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == labels
+    assert not any(t.get_parse_math() for t in legend.get_texts())
+    assert figures[0].axes[0].get_title() == "cost_$x$.csv"
+    assert figures[1]._suptitle.get_text() == "cost_$\\frac.csv" and not figures[1]._suptitle.get_parse_math()
+
+
+def test_a_title_with_a_file_name_that_is_not_utf8_still_plots(tmp_path):
+    net, X, y = trained(epochs=3)
+    title = os.fsdecode(b"tr\xff.csv: 2-16-3 relu, adam")    # a lone surrogate, as Python names such a file
+    assert net.history is not None
+    plots.plot_history(net.history, tmp_path / "loss.png", title=title)
+    plots.plot_decision_boundary(net, X, y, tmp_path / "b.png", title=title + "\ud800")
+    assert mpimg.imread(tmp_path / "loss.png").shape[:2] == (400, 1000)
+    assert mpimg.imread(tmp_path / "b.png").shape[0] == 550

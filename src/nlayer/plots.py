@@ -1,7 +1,8 @@
 """Pictures of a training run: loss and accuracy curves, and the decision regions of a
 network with two inputs. matplotlib is imported here only, with the Agg backend through
 ``matplotlib.figure.Figure`` (no pyplot, no display, no global state), and every PNG is
-written atomically.
+written atomically. Titles and class labels are shown as written (:func:`_plain`): never
+as mathtext (``$0-$50k``), and a file name that is not UTF-8 still makes a title.
 """
 
 from __future__ import annotations
@@ -45,6 +46,18 @@ def _no_library_deprecations(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _plain(text: object) -> str:
+    """``text`` as valid Unicode for matplotlib: the undecodable bytes of a file name, which
+    Python keeps as lone surrogates (``os.fsdecode``), become U+FFFD. Texts made of it are
+    drawn with ``parse_math=False``, so ``$`` is a dollar sign, not mathtext."""
+    s = str(text)
+    try:
+        raw = s.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:                   # a surrogate that no undecodable byte became
+        raw = s.encode("utf-8", "surrogatepass")
+    return raw.decode("utf-8", "replace")
+
+
 def _save(fig: Figure, path: str | Path) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)
@@ -76,7 +89,7 @@ def plot_history(history: History, path: str | Path, title: str = "") -> None:
         ax.grid(True, alpha=0.3)
         ax.legend()
     if title:
-        fig.suptitle(title)
+        fig.suptitle(_plain(title), parse_math=False)
     _save(fig, path)
 
 
@@ -112,9 +125,11 @@ def plot_decision_boundary(
         labels = classes if classes is not None else list(range(k))
         for c in range(k):
             rows = np.asarray(y) == c
+            name = _plain(labels[c])                     # matplotlib leaves "_..." labels out of legends
             ax.scatter(X[rows, 0], X[rows, 1], s=14, color=cmap(c), edgecolors="black",
-                       linewidths=0.4, label=str(labels[c]))
-        ax.legend(title="class", loc="best", fontsize="small")
+                       linewidths=0.4, label=f" {name}" if name.startswith("_") else name)
+        for text in ax.legend(title="class", loc="best", fontsize="small").get_texts():
+            text.set_parse_math(False)
     else:
         from matplotlib.colors import Normalize
 
@@ -125,7 +140,8 @@ def plot_decision_boundary(
         fig.colorbar(surface, ax=ax, label="prediction")
     ax.set_xlabel("feature 1")
     ax.set_ylabel("feature 2")
-    ax.set_title(title or f"decision regions of {net!r}".replace("Network", "network "), fontsize="small")
+    ax.set_title(_plain(title or f"decision regions of {net!r}".replace("Network", "network ")), fontsize="small",
+                 parse_math=False)
     _save(fig, path)
 
 

@@ -126,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--target", metavar="COLUMN", help="the target column of a CSV (default: the last one)")
         if name == "predict":
             p.add_argument("--proba", action="store_true", help="add one probability column per class")
-            p.add_argument("--out", metavar="FILE", help="write the CSV to FILE instead of stdout")
+            p.add_argument("--out", metavar="FILE",
+                           help="write the CSV to FILE (a regular file, replaced whole) instead of stdout; - is stdout")
     p = _command(sub, "gradcheck", "compare back propagation with central differences, per parameter",
                  "nlayer gradcheck --layers 2,4,3 --activation tanh --output softmax", cmd_gradcheck)
     _architecture_arguments(p)

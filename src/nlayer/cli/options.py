@@ -28,8 +28,37 @@ def ints(text: str) -> list[int]:
     return values
 
 
+class _Noted(argparse.Action):
+    """argparse's ``store``, also noting in ``namespace.given`` that the option was typed:
+    ``--resume`` must tell ``--epochs 150`` from no ``--epochs``, though both give 150."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        setattr(namespace, self.dest, values)
+        namespace.given = {*getattr(namespace, "given", ()), self.dest}
+
+
+class _NotedFlag(_Noted):
+    """argparse's ``store_true``, noted like :class:`_Noted`."""
+
+    def __init__(self, option_strings: list[str], dest: str, default: bool = False, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, const=True, default=default, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        super().__call__(parser, namespace, True, option_string)
+
+
+def given(args: argparse.Namespace) -> set[str]:
+    """The destinations of the ``nlayer train`` options typed on the command line."""
+    return set(getattr(args, "given", ()))
+
+
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
-    """The options of ``nlayer train`` (extensions add theirs after these)."""
+    """The options of ``nlayer train`` (extensions add theirs after these); each one typed
+    is noted in ``args.given`` (see :func:`given`)."""
+    for name, action in ((None, _Noted), ("store", _Noted), ("store_true", _NotedFlag)):
+        p.register("action", name, action)
     d = DEFAULTS
     p.add_argument("--data", default="spiral", help="spiral (the built-in 300 points), FILE.csv or FILE.npz")
     p.add_argument("--target", metavar="COLUMN", help="target column of a CSV (default: the last one)")

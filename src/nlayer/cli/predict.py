@@ -13,7 +13,7 @@ import sys
 import numpy as np
 
 from .._atomic import atomic_write_bytes
-from ..data import Table
+from ..data import NUMBER, Table
 from ..errors import ConfigError, DataError
 from ..network import Network
 from .common import load_dataset
@@ -25,33 +25,42 @@ def predict_features(net: Network, spec: str, target: str | None) -> np.ndarray:
 
     DATA holds the model's n_in feature columns, in training order, and may also hold the
     target column (named by ``--target``, else the last column), which is then ignored.
-    An NPZ needs ``X``; its ``y`` is optional.
+    An NPZ needs ``X``; its ``y`` (or the array named by ``--target``) is optional.
+    Column counts are checked from the CSV header or the NPZ array header before any value
+    is read, and a bad cell is reported where it is, as ``evaluate`` would.
     """
-    from ..data import load_table
+    from ..data import ColumnCountError, load_table
 
-    if spec == "spiral":
-        return load_dataset(spec, target).X
-    n_in, first, features_error = net.n_inputs, None, None
-    if target is None:                               # most often: the features alone, read once
+    n_in = net.n_inputs
+    if spec == "spiral" or target is not None:
+        X = load_dataset(spec, target, min_rows=1, n_features=n_in).X
+    elif spec.lower().endswith(".npz"):
+        X = load_table(spec, min_rows=1, features_only=True, n_features=n_in).X
+    else:
         try:
-            X = load_table(spec, min_rows=1, features_only=True).X
-        except DataError as error:
-            features_error = error
-        else:
-            if X.shape[1] == n_in:
-                return X
-    try:                                             # or the features and a target column
-        first = load_table(spec, target, min_rows=1)
-    except DataError:
-        if target is not None:
-            raise
-    if first is not None and first.X.shape[1] == n_in:
-        return first.X
-    if features_error is not None:
-        raise features_error
-    have = f"{first.X.shape[1]} feature columns besides the target '{first.target_name}'" if first else "none"
-    raise DataError(f"{spec}: the model expects {n_in} feature columns, in training order (the target column "
-                    f"may follow or be named with --target); the file has {have}")
+            X = load_table(spec, min_rows=1, features_only=True, n_features=n_in).X    # the features alone
+        except ColumnCountError as error:            # or followed by the target column
+            try:
+                X = load_table(spec, min_rows=1, n_features=n_in).X
+            except ColumnCountError:
+                raise DataError(_count_message(spec, n_in, f"{error.found} columns")) from None
+        except DataError as alone:                   # n_in columns, one with a bad cell: a feature's,
+            try:                                     # or a text target's where a feature column is missing
+                with_target = load_table(spec, min_rows=1)
+            except DataError:
+                raise alone from None
+            if with_target.y.dtype.kind != "U" or any(NUMBER.fullmatch(v) for v in with_target.y.tolist()):
+                raise alone from None
+            have = f"{n_in - 1} feature columns besides the target '{with_target.target_name}'"
+            raise DataError(_count_message(spec, n_in, have)) from None
+    if X.shape[1] != n_in:                           # spiral
+        raise DataError(_count_message(spec, n_in, f"{X.shape[1]} feature columns"))
+    return X
+
+
+def _count_message(spec: str, n_in: int, have: str) -> str:
+    return (f"{spec}: the model expects {n_in} feature columns, in training order (the target column may follow "
+            f"or be named with --target); the file has {have}")
 
 
 def _class_indices(net: Network, data: Table) -> np.ndarray:
@@ -62,6 +71,7 @@ def _class_indices(net: Network, data: Table) -> np.ndarray:
     out = np.empty(len(data.y), dtype=np.int64)
     for row, label in enumerate(data.y.tolist()):
         key = int(label) if isinstance(label, float) and label.is_integer() else label
+        key = key if key in index else str(key)              # 10 (an int64 column) for a class "10"
         if key not in index:
             raise DataError(
                 f"{data.source}: row {row + 1} of target '{data.target_name}' has label {label!r}, which the model "
@@ -92,7 +102,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     for i in range(X.shape[0]):
         row = [str(v) for v in np.atleast_1d(pred[i])]
         w.writerow(row + ([str(p) for p in P[i]] if args.proba else []))
-    if args.out:
+    if args.out is not None and args.out != "-":          # a symlink is written through; a device is refused
         atomic_write_bytes(args.out, buf.getvalue().encode())
     else:
         sys.stdout.write(buf.getvalue())
@@ -104,7 +114,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .. import io as nio
 
     net = nio.load(args.model)
-    data = load_dataset(args.data, args.target, min_rows=1)
+    data = load_dataset(args.data, args.target, min_rows=1, n_features=net.n_inputs)
     if data.X.shape[1] != net.n_inputs:
         raise DataError(f"{data.source}: the model expects {net.n_inputs} feature columns besides the target "
                         f"'{data.target_name}'; the file has {data.X.shape[1]}")

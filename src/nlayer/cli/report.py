@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -43,12 +44,23 @@ def split_metrics(job: TrainJob) -> dict[str, dict[str, float]]:
 
 
 def table(rows: dict[str, dict[str, float]]) -> str:
-    """``{"train": {"loss": .., ...}, ...}`` as an aligned text table, one row per split."""
+    """``{"train": {"loss": .., ...}, ...}`` as an aligned text table, one row per split; each
+    column as wide as its longest entry plus two spaces (at least 12), so numbers never touch."""
     cols = list(dict.fromkeys(k for r in rows.values() for k in r))
-    lines = [f"{'':<12}" + "".join(f"{c:>12}" for c in cols)]
-    for name, r in rows.items():
-        lines.append(f"{name:<12}" + "".join(f"{r[c]:>12.4f}" if c in r else f"{'':>12}" for c in cols))
+    cells = {name: [number(r[c]) if c in r else "" for c in cols] for name, r in rows.items()}
+    widths = [max(12, len(c) + 2, *(len(v[j]) + 2 for v in cells.values())) for j, c in enumerate(cols)]
+    lines = [f"{'':<12}" + "".join(f"{c:>{w}}" for c, w in zip(cols, widths))]
+    for name, values in cells.items():
+        lines.append(f"{name:<12}" + "".join(f"{v:>{w}}" for v, w in zip(values, widths)))
     return "\n".join(lines)
+
+
+def number(value: float) -> str:
+    """A score for the table: four decimals from 0.001 to a million (``0.0141``, ``14510.8749``),
+    else five significant digits (``1.7227e+08``, ``3.2000e-05``); ``nan`` and ``inf`` as such."""
+    if value == 0 or (math.isfinite(value) and 1e-3 <= abs(value) < 1e6):
+        return f"{value:.4f}"
+    return f"{value:.4e}" if math.isfinite(value) else str(value)
 
 
 def write_run(job: TrainJob) -> dict[str, dict[str, float]]:
@@ -93,9 +105,10 @@ def _write_metrics(job: TrainJob, scores: dict[str, dict[str, float]]) -> None:
         "optimizer": a.optimizer, "lr": a.lr, "l2": a.l2, "batch_size": job.fit_options["batch_size"],
         "seed": a.seed, "epochs_run": job.history.epochs, "best_epoch": _one_based(job.history.best_epoch),
         "stopped_early": job.history.stopped_early, "n_train": int(len(job.train_rows)),
-        "n_validation": int(len(job.val_rows)), "seconds": round(job.seconds, 3), **scores,
-    }
-    atomic_write_bytes(job.out / "metrics.json", (json.dumps(metrics, indent=2, allow_nan=True) + "\n").encode())
+        "n_validation": int(len(job.val_rows)), "seconds": round(job.seconds, 3),
+        **{split: {k: v if math.isfinite(v) else None for k, v in row.items()} for split, row in scores.items()},
+    }                                              # strict JSON: a score that is NaN (r2 of constant targets) is null
+    atomic_write_bytes(job.out / "metrics.json", (json.dumps(metrics, indent=2, allow_nan=False) + "\n").encode())
 
 
 def _one_based(epoch: int | None) -> int | None:
@@ -107,6 +120,6 @@ def print_summary(job: TrainJob, scores: dict[str, dict[str, float]]) -> None:
     assert job.history is not None
     h = job.history
     stop = f", stopped early; kept epoch {h.best_epoch + 1}" if h.stopped_early and h.best_epoch is not None else ""
-    print(f"trained {h.epochs} epochs in {job.seconds:.1f} s{stop}")
+    print(f"trained {job.epochs_text} in {job.seconds:.1f} s{stop}")
     print(table(scores))
     print(f"run folder: {job.out}")

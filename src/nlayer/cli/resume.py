@@ -6,26 +6,42 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from .._atomic import atomic_write_bytes
 from ..errors import ConfigError, ModelFormatError
-from .options import train_defaults
+from .options import given, train_defaults
 
 CHECKPOINT = "checkpoint.safetensors"
 TRAIN_ARGS = "train_args.json"
-_MAY_CHANGE_ON_RESUME = ("epochs", "checkpoint_every", "quiet", "force", "out", "resume", "run", "command")
-_NOT_STORED = ("run", "command", "resume", "force")
+_MAY_CHANGE_ON_RESUME = ("epochs", "checkpoint_every", "quiet", "force", "out", "resume")
+_NOT_STORED = ("run", "command", "resume", "force", "given")
 
 
 def save_train_args(out: Path, args: argparse.Namespace) -> None:
-    """RUN_DIR/train_args.json: the options ``--resume`` reuses."""
+    """RUN_DIR/train_args.json: the options ``--resume`` reuses; the data file as an absolute
+    path, so the run resumes from any working directory."""
     saved = {k: v for k, v in vars(args).items() if k not in _NOT_STORED}
+    saved["data"] = _data_key(args.data)
     atomic_write_bytes(out / TRAIN_ARGS, (json.dumps(saved, indent=2) + "\n").encode())
 
 
+def _data_key(data: Any) -> Any:
+    """``--data`` as compared on resume: ``spiral``, or the file's resolved absolute path
+    (a relative path, as old run folders store it, is taken from the working directory)."""
+    return str(Path(data).resolve()) if isinstance(data, str) and data != "spiral" else data
+
+
+def _same(key: str, run_value: Any, value: Any) -> bool:
+    if key == "data":
+        return bool(_data_key(run_value) == _data_key(value))
+    return bool(run_value == value)
+
+
 def resume_args(args: argparse.Namespace) -> argparse.Namespace:
-    """The options of the run in ``--resume RUN_DIR``; an option given now with another
-    value than the run's is refused, naming it (--epochs, --checkpoint-every and --quiet may change)."""
+    """The options of the run in ``--resume RUN_DIR``. An option typed now (even at its
+    default value) with another value than the run's is refused, naming it; --epochs,
+    --checkpoint-every and --quiet may change."""
     run = Path(args.resume)
     try:
         stored = json.loads((run / TRAIN_ARGS).read_text(encoding="utf-8"))
@@ -37,25 +53,25 @@ def resume_args(args: argparse.Namespace) -> argparse.Namespace:
     defaults = train_defaults()
     if not isinstance(stored, dict) or set(stored) - set(defaults):
         raise ConfigError(f"--resume {run}: {TRAIN_ARGS} is not an nlayer train record")
-    diffs = [f"--{k.replace('_', '-')}: the run used {stored.get(k)!r}, this command gives {v!r}"
-             for k, v in vars(args).items()
-             if k not in _MAY_CHANGE_ON_RESUME and v != defaults.get(k) and v != stored.get(k)]
-    if args.out is not None and Path(args.out) != run:
+    typed = given(args)
+    stored = {**defaults, **stored}
+    diffs = [f"--{k.replace('_', '-')}: the run used {stored[k]!r}, this command gives {getattr(args, k)!r}"
+             for k in defaults if k in typed and k not in _MAY_CHANGE_ON_RESUME
+             and not _same(k, stored[k], getattr(args, k))]
+    if "out" in typed and Path(args.out).resolve() != run.resolve():
         diffs.append(f"--out: the run folder is {run}, this command gives {args.out}")
     if diffs:
         raise ConfigError(f"cannot resume {run} with other options: " + "; ".join(diffs))
-    merged = {**defaults, **stored, "out": str(run), "resume": str(run), "force": True, "quiet": args.quiet,
+    merged = {**stored, "out": str(run), "resume": str(run), "force": True, "quiet": args.quiet,
               "run": args.run, "command": args.command}
-    if args.epochs != defaults["epochs"]:
-        merged["epochs"] = args.epochs
-    if args.checkpoint_every is not None:
-        merged["checkpoint_every"] = args.checkpoint_every
+    for k in typed & {"epochs", "checkpoint_every", "data"}:    # --data: the same file, as the user wrote it
+        merged[k] = getattr(args, k)
     if merged.get("checkpoint_every") is None:                # its range: check_train_args, next
         raise ConfigError(f"--checkpoint-every must be a whole number of epochs >= 1; got {merged['checkpoint_every']}")
     return argparse.Namespace(**merged)
 
 
-def _saved_epoch(out: Path) -> int | None:
+def saved_epoch(out: Path) -> int | None:
     """The epoch in RUN_DIR/checkpoint.safetensors, or None before the first checkpoint."""
     from ..checkpoint import load_checkpoint
 
@@ -70,13 +86,13 @@ def interrupted_message(out: Path, args: argparse.Namespace, epoch: int | None) 
     if not args.checkpoint_every:
         at = f" at epoch {epoch}" if epoch is not None else ""
         return f"interrupted{at}; nothing was saved (add --checkpoint-every N to make a run resumable)"
-    saved = _saved_epoch(out) or 0       # 0: stopped before the first checkpoint
+    saved = saved_epoch(out) or 0       # 0: stopped before the first checkpoint
     return f"interrupted at epoch {saved}; resume with: nlayer train --resume {out}"
 
 
 def checkpoint_note(out: Path) -> str:
     """Appended to a divergence message: which checkpoint is left, and its epoch."""
-    epoch = _saved_epoch(out)
+    epoch = saved_epoch(out)
     if epoch is None:
         return "; no checkpoint was written before it diverged"
     return f"; the last good checkpoint, {out / CHECKPOINT}, holds epoch {epoch}"

@@ -9,6 +9,7 @@ a fit option without touching the rest.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import time
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data import Table
+from ..data import Table, check_scalable
 from ..errors import ConfigError, DataError, DivergenceError
 from ..interrupt import GracefulInterrupt
 from ..network import Network
@@ -26,7 +27,18 @@ from . import common
 from .common import fail, load_dataset, say
 from .options import check_train_args
 from .report import print_summary, write_run
-from .resume import CHECKPOINT, checkpoint_note, interrupted_message, resume_args, save_train_args
+from .resume import (
+    CHECKPOINT,
+    TRAIN_ARGS,
+    checkpoint_note,
+    interrupted_message,
+    resume_args,
+    save_train_args,
+    saved_epoch,
+)
+
+RUN_FILES = ("model.safetensors", "history.csv", "metrics.json", "loss.png", "decision_boundary.png",
+             CHECKPOINT, TRAIN_ARGS)     # all a run writes (report.write_run, checkpoints); --force removes these
 
 
 @dataclass
@@ -46,6 +58,15 @@ class TrainJob:
     history: History | None = None
     seconds: float = 0.0
     interrupt: GracefulInterrupt | None = None
+    epochs_before: int = 0          # the checkpoint's epoch when resumed: trained before this session
+
+    @property
+    def epochs_text(self) -> str:
+        """The epochs trained: ``"150 epochs"``, or after a resume ``"70 epochs (800 in all)"``."""
+        total = self.history.epochs if self.history is not None else self.epochs_before
+        if not self.epochs_before:
+            return f"{total} epochs"
+        return f"{total - self.epochs_before} epochs ({total} in all)"
 
     @property
     def classes(self) -> list[Any] | None:
@@ -57,17 +78,29 @@ def cmd_train(args: argparse.Namespace) -> int:
     """``nlayer train``: check the run folder, load, split, standardise, fit, write, report.
 
     Ctrl-C or SIGTERM stops after the current epoch (exit 130, saying how to resume); a
-    diverging run stops with exit 1, keeping the last good checkpoint.
+    diverging run stops with exit 1, keeping the last good checkpoint. A run that fails
+    before writing a model or a checkpoint leaves no files, nor the folder it created.
     """
     if args.resume is not None:
         args = resume_args(args)
     check_train_args(args)
-    out, created = prepare_out_dir(args.out, args.force or args.resume is not None)
+    resuming = args.resume is not None
+    out, created = prepare_out_dir(args.out, args.force or resuming)
+    wrote_args = False
     try:
         job = build_job(args, out)
-        if args.checkpoint_every is not None and args.resume is None:
+        if resuming:
+            job.epochs_before = saved_epoch(out) or 0
+        else:
+            remove_previous_run(out)     # --force: nothing of the old run mixed in, or resumed later
+        if args.checkpoint_every is not None and not resuming:
             save_train_args(out, args)
+            wrote_args = True
         run_job(job)
+        if job.interrupt is not None and job.interrupt.interrupted:
+            _remove_if_empty(out, created)
+            return fail(interrupted_message(out, args, job.interrupt.epoch), status=130)
+        scores = write_run(job)
     except KeyboardInterrupt:            # a second Ctrl-C: stopped at once, files whole
         _remove_if_empty(out, created)
         if not args.checkpoint_every:
@@ -75,15 +108,31 @@ def cmd_train(args: argparse.Namespace) -> int:
         return fail(interrupted_message(out, args, None), status=130)
     except DivergenceError as exc:
         where = checkpoint_note(out) if args.checkpoint_every else ""
+        _remove_failed_run(out, created, wrote_args)
         raise DivergenceError(f"{str(exc).rstrip('.')}{where}", epoch=exc.epoch) from None
     except BaseException:
-        _remove_if_empty(out, created)   # leave nothing behind for a run that never wrote a file
+        _remove_failed_run(out, created, wrote_args)
         raise
-    if job.interrupt is not None and job.interrupt.interrupted:
-        _remove_if_empty(out, created)
-        return fail(interrupted_message(out, args, job.interrupt.epoch), status=130)
-    print_summary(job, write_run(job))
+    print_summary(job, scores)
     return 0
+
+
+def remove_previous_run(out: Path) -> None:
+    """Delete the files an earlier run left in ``out`` (:data:`RUN_FILES`; any other file stays)."""
+    for name in RUN_FILES:
+        path = out / name
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+
+
+def _remove_failed_run(out: Path, created: bool, wrote_args: bool) -> None:
+    """After a failure: without a model or a checkpoint, this run's train_args.json would only
+    resume into the same failure, so it goes, and then the folder if this run created it.
+    Best effort: the error being raised is the one to report."""
+    with contextlib.suppress(OSError):
+        if wrote_args and not any((out / name).exists() for name in ("model.safetensors", CHECKPOINT)):
+            (out / TRAIN_ARGS).unlink(missing_ok=True)
+        _remove_if_empty(out, created)
 
 
 def _remove_if_empty(out: Path, created: bool) -> None:
@@ -122,6 +171,7 @@ def prepare_out_dir(out: str | None, force: bool) -> tuple[Path, bool]:
 def build_job(args: argparse.Namespace, out: Path) -> TrainJob:
     """Load and check the data, choose the task, split, and build the standardised network."""
     data = load_dataset(args.data, args.target)
+    check_scalable(data, args.dtype)                # before training: a column too large to standardise
     task, targets, classes, output, n_out = choose_task(args, data)
     train_rows, val_rows = split_rows(len(targets), args.val_fraction, args.seed,
                                       targets if task == "classify" else None)
@@ -150,7 +200,7 @@ def choose_task(args: argparse.Namespace, data: Table) -> tuple[str, np.ndarray,
 
     task = args.task or nd.infer_task(data.y)
     classes: list[Any] | None = None
-    encoded = nd.check_task(data.y, task)               # class indices and classes, to classify
+    encoded = nd.check_task(data.y, task, data.target_name, data.source)   # class indices and classes, to classify
     if encoded is not None:
         targets, classes = encoded
         output = args.output or "softmax"
