@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._checks import as_array, as_float_array, non_negative, positive
+from ._checks import as_array, as_float_array, non_negative, positive, whole
 from .activations import get_activation
 from .errors import ConfigError, DataError, NotFittedError
 from .initializers import INITS, init_weights
@@ -45,8 +45,8 @@ def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
     """A ``np.random.Generator`` from a seed, a generator (used as is), or None (fresh entropy)."""
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise ConfigError(f"seed must be a non-negative integer, a numpy Generator or None; got {seed!r}")
+    if seed is not None:
+        seed = whole("seed", seed, 0, "a non-negative integer, a numpy Generator or None")
     return np.random.default_rng(seed)
 
 

@@ -215,6 +215,8 @@ class Adam(Optimizer):
         c = math.sqrt(1.0 - self.beta2**self.t)
         self._step_size = self.lr * c / (1.0 - self.beta1**self.t)        # lr_t = lr c / (1 - b1^t)
         self._eps_t = self.eps * c                                         # eps_t = eps c
+        # the folded form's dW is (1 - b1) dW, so (1 - b2) dW^2 is (1 - b2) / (1 - b1)^2 of its square
+        self._v_weight = (1.0 - self.beta2) / (1.0 - self.beta1) ** 2
 
     def _update(self, W: Array, dW: Array, s: Array, state: dict[str, Array]) -> None:
         m, v = state["m"], state["v"]
@@ -236,7 +238,7 @@ class Adam(Optimizer):
         np.multiply(m, self.beta1, out=m)
         np.add(m, dW, out=m)                         # m = b1 m + (1 - b1) dW
         np.multiply(dW, dW, out=s)
-        np.multiply(s, (1.0 - self.beta2) / (1.0 - self.beta1) ** 2, out=s)
+        np.multiply(s, self._v_weight, out=s)
         np.multiply(v, self.beta2, out=v)
         np.add(v, s, out=v)                          # v = b2 v + (1 - b2) dW^2
         self._step(W, m, v, s)
@@ -255,7 +257,6 @@ class Adam(Optimizer):
             self._axpby = [_plan_axpby(*block) for block in blocks]
             self._axpby_for = blocks
         b1, b2 = self.beta1, self.beta2
-        c = (1.0 - b2) / (1.0 - b1) ** 2
         for (W, dW, s, state), calls in zip(blocks, self._axpby):
             if calls is None:                        # a non-contiguous parameter: NumPy alone
                 self._update_folded(W, dW, s, state)
@@ -264,17 +265,19 @@ class Adam(Optimizer):
             m, v = state["m"], state["v"]            # dW holds (1 - b1) dW
             into_m(1.0, b1)                          # m = b1 m + (1 - b1) dW
             np.multiply(dW, dW, out=s)
-            into_v(c, b2)                            # v = b2 v + (1 - b2) dW^2
-            np.sqrt(v, out=s)
-            np.add(s, self._eps_t, out=s)            # sqrt(v) + eps_t
-            np.divide(m, s, out=s)
+            into_v(self._v_weight, b2)               # v = b2 v + (1 - b2) dW^2
+            self._direction(m, v, s)
             into_W(-self._step_size, 1.0)            # W -= lr_t m / (sqrt(v) + eps_t)
 
-    def _step(self, W: Array, m: Array, v: Array, s: Array) -> None:
-        """The step from the moments, shared by both forms; ``s`` is scratch."""
+    def _direction(self, m: Array, v: Array, s: Array) -> None:
+        """``s = m / (sqrt(v) + eps_t)``, the step before its size; shared by every form."""
         np.sqrt(v, out=s)
         np.add(s, self._eps_t, out=s)                # sqrt(v) + eps_t
         np.divide(m, s, out=s)
+
+    def _step(self, W: Array, m: Array, v: Array, s: Array) -> None:
+        """The step from the moments, shared by both NumPy forms; ``s`` is scratch."""
+        self._direction(m, v, s)
         np.multiply(s, self._step_size, out=s)
         np.subtract(W, s, out=W)                     # W -= lr_t m / (sqrt(v) + eps_t)
                                                      #    = lr m_hat / (sqrt(v_hat) + eps)

@@ -13,6 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
 
+from .._checks import is_whole
 from ..errors import DivergenceError
 from ..network import Network, all_finite, check_dtype
 from ..optimizers import Optimizer
@@ -199,7 +200,7 @@ class _BaseNLayer(BaseEstimator):
     def _hidden_sizes(self) -> list[int]:
         h = self.hidden_layer_sizes
         sizes = list(h) if hasattr(h, "__iter__") else [h]
-        if not all(isinstance(s, Integral) and not isinstance(s, bool) and int(s) >= 1 for s in sizes):
+        if not all(is_whole(s) and int(s) >= 1 for s in sizes):
             raise ValueError(f"hidden_layer_sizes must be whole numbers >= 1, got {h!r}")
         return [int(s) for s in sizes]
 
