@@ -50,7 +50,7 @@ def tanh_forward(Z: Array, A: Array) -> None:
 
 
 def tanh_backward(dA: Array, Z: Array, A: Array, dZ: Array, mask: Array) -> None:
-    np.multiply(A, A, out=dZ)                       # A^2
+    np.square(A, out=dZ)                            # A^2
     np.subtract(1.0, dZ, out=dZ)                    # g'(Z) = 1 - A^2
     np.multiply(dZ, dA, out=dZ)                     # dZ = dA * (1 - A^2)
 

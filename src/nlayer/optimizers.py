@@ -225,7 +225,7 @@ class Adam(Optimizer):
         np.multiply(dW, 1.0 - b1, out=s)
         np.add(m, s, out=m)                          # m = b1 m + (1 - b1) dW
         np.multiply(v, b2, out=v)
-        np.multiply(dW, dW, out=s)
+        np.square(dW, out=s)                         # dW^2
         np.multiply(s, 1.0 - b2, out=s)
         np.add(v, s, out=v)                          # v = b2 v + (1 - b2) dW^2
         self._step(W, m, v, s)
@@ -237,7 +237,7 @@ class Adam(Optimizer):
         m, v = state["m"], state["v"]                # dW holds (1 - b1) dW
         np.multiply(m, self.beta1, out=m)
         np.add(m, dW, out=m)                         # m = b1 m + (1 - b1) dW
-        np.multiply(dW, dW, out=s)
+        np.square(dW, out=s)                         # dW^2
         np.multiply(s, self._v_weight, out=s)
         np.multiply(v, self.beta2, out=v)
         np.add(v, s, out=v)                          # v = b2 v + (1 - b2) dW^2
@@ -264,7 +264,7 @@ class Adam(Optimizer):
             into_m, into_v, into_W = calls
             m, v = state["m"], state["v"]            # dW holds (1 - b1) dW
             into_m(1.0, b1)                          # m = b1 m + (1 - b1) dW
-            np.multiply(dW, dW, out=s)
+            np.square(dW, out=s)                     # dW^2
             into_v(self._v_weight, b2)               # v = b2 v + (1 - b2) dW^2
             self._direction(m, v, s)
             into_W(-self._step_size, 1.0)            # W -= lr_t m / (sqrt(v) + eps_t)

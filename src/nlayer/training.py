@@ -262,7 +262,9 @@ def fit(
             nesterov 0.01, adam 0.001).
         l2: L2 strength: the loss gains ``(l2 / 2) sum ||W||^2``, each dW gains ``l2 W``.
         momentum, beta1, beta2, eps: optimizer hyper-parameters (used where they apply).
-        schedule: ``constant``, ``step`` (halve every 10 epochs), ``cosine``, or a Schedule.
+        schedule: ``constant``, ``step`` (halve every 10 epochs), ``cosine`` (down to 0 at
+            ``epochs``, as this call gives it), or a Schedule; for a cosine run split over
+            several calls, pass ``Cosine(total_epochs)`` so every call follows one curve.
         validation_data: (X_val, y_val), or validation_fraction of (X, y) held out (one
             of the two: both is a ConfigError).
         early_stopping: patience in epochs: stop when the validation loss (training loss
