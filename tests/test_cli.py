@@ -412,7 +412,21 @@ def test_evaluate_names_a_label_the_model_never_saw(flowers, flowers_run, tmp_pa
     lines = flowers.read_text().splitlines()
     odd.write_text("\n".join([*lines[:3], lines[3].rsplit(",", 1)[0] + ",rose"]) + "\n")
     rc, _, stderr = run_cli(capsys, "evaluate", flowers_run / "model.safetensors", odd)
-    assert_one_line_error(rc, stderr, "'rose'", "row 3")
+    assert_one_line_error(rc, stderr, "'rose'", "line 4")
+
+
+def test_an_unknown_label_is_named_by_the_line_an_editor_shows(flowers, flowers_run, tmp_path, capsys):
+    lines = flowers.read_text().splitlines()
+    gappy = tmp_path / "gappy.csv"                  # header, blank, row, 2 blank, row, bad row: line 7
+    gappy.write_text("\n".join([lines[0], "", lines[1], "", "", lines[2], lines[3].rsplit(",", 1)[0] + ",rose"]))
+    rc, _, stderr = run_cli(capsys, "evaluate", flowers_run / "model.safetensors", gappy)
+    assert_one_line_error(rc, stderr, f"{gappy}, line 7, column 'species': label 'rose', which the model never saw; "
+                                      "its classes are ['setosa', 'versicolor', 'virginica']")
+    table = nlayer.data.load_table(flowers)
+    npz = tmp_path / "odd.npz"
+    np.savez(npz, X=table.X[:3], y=np.array(["setosa", "virginica", "rose"]))
+    rc, _, stderr = run_cli(capsys, "evaluate", flowers_run / "model.safetensors", npz)
+    assert_one_line_error(rc, stderr, f"{npz}: y[2] is 'rose', a label which the model never saw")
 
 
 @pytest.mark.parametrize("command", ["train", "predict", "evaluate", "gradcheck", "explain"])
@@ -486,13 +500,23 @@ def test_predict_names_the_bad_feature_cell_not_the_text_target(flowers, flowers
 
 def test_a_feature_too_large_to_standardise_is_refused_before_training(tmp_path, capsys):
     data = tmp_path / "big.csv"
-    data.write_text("a,b,y\n1,1e20,x\n2,-1e20,y\n3,4,x\n4,5,y\n5,6,x\n6,7,y\n")
+    data.write_text("a,b,y\n1,3e38,x\n2,-3e38,y\n3,4,x\n4,5,y\n5,6,x\n6,7,y\n")
     rc, stdout, stderr = run_cli(capsys, "train", "--data", data, "--out", tmp_path / "r", "--val-fraction", "0")
-    assert_one_line_error(rc, stderr, "big.csv, column 'b'", "1e+20", "float32", "--dtype float64")
+    assert_one_line_error(rc, stderr, "big.csv, column 'b'", "3e+38", "float32", "--dtype float64")
     assert "train:" not in stderr and not (tmp_path / "r").exists()
     rc, _, stderr = run_cli(capsys, "train", "--data", data, "--out", tmp_path / "r", "--val-fraction", "0",
                             "--dtype", "float64", "--epochs", "2", "--quiet")
     assert rc == 0 and stderr == ""
+
+
+def test_features_of_1e30_train_in_float32(tmp_path, capsys):
+    data = tmp_path / "astro.csv"                   # statistics in float64: once refused from about 1e19 on
+    data.write_text("a,b,y\n" + "".join(f"{i},{(-1) ** i * 1e30 * (1 + i)},{'xy'[i % 2]}\n" for i in range(12)))
+    rc, _, stderr = run_cli(capsys, "train", "--data", data, "--out", tmp_path / "r", "--val-fraction", "0",
+                            "--epochs", "2", "--quiet")
+    assert rc == 0 and stderr == ""
+    net = nlayer.load(tmp_path / "r" / "model.safetensors")
+    assert net.dtype == np.float32 and np.all(np.isfinite(net.input_scale)) and net.input_scale[1] > 1e30
 
 
 def test_task_errors_name_the_file_and_the_real_column(flowers, tmp_path, capsys):

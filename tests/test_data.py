@@ -219,27 +219,46 @@ def test_task_errors_name_the_file_and_the_real_column():
 
 
 # ------------------------------------------------------------ standardisation
-def test_a_column_too_large_to_standardise_in_float32_is_refused_naming_it(tmp_path):
-    t = load_table(write_file(tmp_path, "a,b,y\n1,1e20,x\n2,-1e20,y\n3,4,x\n4,5,y\n"))
-    with pytest.raises(DataError, match=r"data.csv, column 'b': values as large as 1e\+20 cannot be standardised "
-                                        r"in float32 .* or train with --dtype float64$"):
+def test_a_column_spanning_more_than_float32_is_refused_naming_file_column_and_fix(tmp_path):
+    t = load_table(write_file(tmp_path, "a,b,y\n1,3e38,x\n2,-3e38,y\n3,4,x\n4,5,y\n"))
+    with pytest.raises(DataError, match=r"^.*data.csv, column 'b': values from -3e\+38 to 3e\+38 cannot be "
+                                        r"standardised in float32, whose largest number is 3.4e\+38; rescale the "
+                                        r"column \(for example, express it in millions\) or train with --dtype "
+                                        r"float64$"):
         check_scalable(t, np.float32)
     check_scalable(t, np.float64)                          # the same values fit float64's range
-    big_mean = Table(np.full((100, 1), 1e37), np.zeros(100), ["c"], "y", "d.csv")
-    with pytest.raises(DataError, match="column 'c'"):      # small spread, but the sum for the mean overflows
-        check_scalable(big_mean, np.float32)
-    check_scalable(Table(np.full((100, 1), 1e15), np.zeros(100), ["c"], "y", "d.csv"), np.float32)
+    beyond = Table(np.array([[1.0], [1e39]]), np.zeros(2), ["c"], "y", "d.csv")
+    with pytest.raises(DataError, match=r"d.csv, column 'c': values from 1 to 1e\+39 cannot be standardised in "
+                                        "float32"):          # a value beyond float32 itself
+        check_scalable(beyond, np.float32)
+    huge = Table(np.array([[1.5e308], [-1.5e308]]), np.zeros(2), ["c"], "y", "d.csv")
+    with pytest.raises(DataError, match=r"in float64, whose largest number is 1.8e\+308; rescale the column "
+                                        r"\(for example, express it in millions\)$"):
+        check_scalable(huge, np.float64)
 
 
-@pytest.mark.parametrize("size, accepted", [(1.2e18, True), (1.4e18, False)])
-def test_a_column_accepted_as_scalable_standardises_to_finite_float32(size, accepted):
-    X = np.tile([[size], [-size]], (50, 1))                # 100 rows: sum of squares 100 size^2
-    table = Table(X, np.zeros(100), ["c"], "y", "d.csv")
-    if not accepted:
-        with pytest.raises(DataError, match="column 'c'"):
-            check_scalable(table, np.float32)
-        return
-    check_scalable(table, np.float32)
-    net = nlayer.Network([1, 2, 2], seed=0)                # float32: its statistics are computed in float32
+@pytest.mark.parametrize("size", [1e20, 1e30, 1.6e38])
+def test_a_column_accepted_as_scalable_standardises_to_unit_scale_in_float32(size):
+    X = np.tile([[size], [-size], [0.5 * size]], (50, 1))   # 150 rows: sums of squares far beyond float32
+    table = Table(X, np.zeros(150), ["c"], "y", "d.csv")
+    check_scalable(table, np.float32)                      # once refused from about 1.3e19 on
+    net = nlayer.Network([1, 2, 2], seed=0)                # float32; its statistics are computed in float64
     net.fit_input_scaling(X)                               # no overflow warning (pytest -W error)
-    assert np.all(np.isfinite(net.input_scale)) and np.all(np.isfinite(net.input_mean))
+    Z = net.standardize(net.prepare_X(X, standardize=False))
+    assert np.all(np.isfinite(net.input_mean)) and np.all(np.isfinite(net.input_scale))
+    np.testing.assert_allclose([Z.mean(), Z.std()], [0.0, 1.0], atol=1e-5)
+
+
+# ------------------------------------------------------------ row lines
+def test_csv_tables_keep_the_editor_line_of_every_data_row(tmp_path):
+    t = load_table(write_file(tmp_path, 'a,b,y\n\n1,2,x\n3,4,"two\nlines"\n\n\n5,6,x\n'))
+    assert t.lines is not None and t.lines.dtype == np.int64
+    assert t.lines.tolist() == [3, 5, 8]                   # blank lines counted; a quoted break: its last line
+    inputs = load_table(write_file(tmp_path, "a,b\n1,2\n\n3,4\n", "inputs.csv"), features_only=True)
+    assert inputs.lines.tolist() == [2, 4]
+
+
+def test_npz_tables_have_no_lines(tmp_path):
+    path = tmp_path / "d.npz"
+    np.savez(path, X=np.zeros((3, 2)), y=np.array([0, 1, 0]))
+    assert load_table(path).lines is None

@@ -269,7 +269,7 @@ def test_unreadable_file_is_a_data_error(tmp_path, monkeypatch):
 
 # ------------------------------------------- column counts before any value
 def test_npz_shapes_are_checked_from_the_headers_before_any_data_is_read(tmp_path, monkeypatch):
-    import nlayer.data
+    import nlayer._npz
     from nlayer.data import ColumnCountError
 
     def never(*args):
@@ -277,7 +277,7 @@ def test_npz_shapes_are_checked_from_the_headers_before_any_data_is_read(tmp_pat
 
     path = tmp_path / "bomb.npz"
     np.savez_compressed(path, X=np.zeros((1000, 10)), y=np.zeros(999))
-    monkeypatch.setattr(nlayer.data, "_npy_data", never)
+    monkeypatch.setattr(nlayer._npz, "_npy_data", never)
     with pytest.raises(ColumnCountError, match="X has 10 column"):
         load_table(path, features_only=True, n_features=3)
     assert "X has 1000 rows but y has 999" in _error(path)

@@ -150,6 +150,66 @@ def test_refused_data_leaves_the_learned_input_scaling_in_place(spiral):
     np.testing.assert_allclose(net.input_mean, 3.0 * mean, rtol=1e-5)
 
 
+def test_float32_network_standardises_columns_of_1e30_with_float64_statistics():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([1e30 * (3 + rng.standard_normal(500)), rng.standard_normal(500)])
+    net = nlayer.Network([2, 4, 3], seed=0)                   # float32: X's squares overflow it
+    net.fit_input_scaling(X)                                  # no overflow warning (pytest -W error)
+    assert net.input_mean.dtype == net.input_scale.dtype == np.float32
+    X32 = X.astype(np.float32).astype(np.float64)             # the values the network sees
+    np.testing.assert_allclose(net.input_mean, X32.mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(net.input_scale, X32.std(axis=0), rtol=1e-6)
+    Z = net.standardize(net.prepare_X(X, standardize=False))
+    np.testing.assert_allclose(Z.mean(axis=0), 0.0, atol=1e-5)
+    np.testing.assert_allclose(Z.std(axis=0), 1.0, rtol=1e-5)
+
+
+def test_float64_network_standardises_columns_whose_squares_overflow_float64():
+    X = np.array([[1e200], [-1e200], [3e200], [5e200]])
+    net = nlayer.Network([1, 2, 2], seed=0, dtype="float64")
+    net.fit_input_scaling(X)
+    np.testing.assert_allclose(net.input_mean, [2e200], rtol=1e-12)
+    np.testing.assert_allclose(net.input_scale, [np.sqrt(5.0) * 1e200], rtol=1e-12)
+
+
+def test_values_too_far_from_their_mean_for_the_dtype_are_refused_naming_the_column_and_the_fix(spiral):
+    X = np.array([[0.0, 3e38], [1.0, 3e38], [2.0, 3e38], [3.0, -3e38]])   # mean 1.5e38: 4.5e38 from -3e38
+    net = nlayer.Network([2, 4, 3], seed=0)
+    net.fit_input_scaling(spiral[0])
+    mean, scale = net.input_mean.copy(), net.input_scale.copy()
+    with pytest.raises(DataError, match=r"^X\[:, 1\] holds values from -3e\+38 to 3e\+38, too far from their mean "
+                                        r"1\.5e\+38 to standardise in float32 .*rescale the column or use "
+                                        r"dtype='float64'$"):
+        net.fit_input_scaling(X)
+    np.testing.assert_array_equal(net.input_mean, mean)       # refused: the earlier statistics stay
+    np.testing.assert_array_equal(net.input_scale, scale)
+    wide = nlayer.Network([2, 4, 3], seed=0, dtype="float64")
+    wide.fit_input_scaling(X)                                 # the fix named
+    assert np.all(np.isfinite(wide.standardize(wide.prepare_X(X, standardize=False))))
+    with pytest.raises(DataError, match=r"X\[:, 0\].* to standardise in float64 \(the differences overflow\); "
+                                        "rescale the column$"):
+        wide.fit_input_scaling(np.array([[1.5e308], [1.5e308], [-1.5e308]]).repeat(2, axis=1))
+
+
+def test_input_scaling_statistics_need_no_X_sized_float64_copy():
+    import tracemalloc
+
+    X = np.random.default_rng(0).standard_normal((20_000, 50)).astype(np.float32)   # 4 MB; float64: 8 MB
+    net = nlayer.Network([50, 2], seed=0)
+    tracemalloc.start()
+    try:
+        net.fit_input_scaling(X)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < X.nbytes // 2, f"fit_input_scaling allocated {peak} bytes for a {X.nbytes}-byte X"
+
+
+def test_fit_input_scaling_refuses_an_X_without_rows():
+    with pytest.raises(DataError, match="X has no rows"):
+        nlayer.Network([2, 3], seed=0).fit_input_scaling(np.zeros((0, 2)))
+
+
 def test_predict_maps_a_single_sigmoid_unit_to_the_two_classes():
     X = np.array([[-3.0], [3.0], [-1.0], [2.0]])
     net = nlayer.Network([1, 1], output="sigmoid", seed=0)

@@ -29,8 +29,8 @@ import numpy as np
 
 from .errors import ModelFormatError
 
-__all__ = ["DTYPES", "FLOATS", "MAX_FILE_BYTES", "MAX_HEADER_BYTES", "Entry", "brief", "decode", "encode", "is_int",
-           "parse_header", "read", "read_header", "strict_json"]
+__all__ = ["DTYPES", "FLOATS", "MAX_FILE_BYTES", "MAX_HEADER_BYTES", "Entry", "Limit", "brief", "decode", "encode",
+           "is_int", "parse_header", "read", "read_header", "strict_json"]
 
 MAX_HEADER_BYTES = 100 * 2**20     # the JSON header; the safetensors library uses the same cap
 MAX_FILE_BYTES = 2**34             # 16 GiB: 4 billion float32 parameters, far beyond an MLP
@@ -58,6 +58,13 @@ class _Brief(reprlib.Repr):
 
 
 _REPR = _Brief()
+
+
+class Limit(NamedTuple):
+    """The most tensors a kind of file holds, and why: ``Limit(2002, "W and b for each of ...")``."""
+
+    tensors: int
+    why: str
 
 
 class Entry(NamedTuple):
@@ -99,7 +106,7 @@ def read(path: str | os.PathLike[str], *, what: str = "file", max_bytes: int = M
 
 
 def read_header(path: str | os.PathLike[str], *, what: str = "file", max_bytes: int = MAX_FILE_BYTES,
-                dtypes: Set[str] = FLOATS) -> tuple[dict[str, Entry], dict[str, str]]:
+                dtypes: Set[str] = FLOATS, max_tensors: Limit | None = None) -> tuple[dict[str, Entry], dict[str, str]]:
     """:func:`parse_header` of ``path``, reading the header only (the tensor data is not read,
     but the entries are checked against the file size exactly as :func:`decode` does)."""
     where = str(path)
@@ -110,19 +117,21 @@ def read_header(path: str | os.PathLike[str], *, what: str = "file", max_bytes: 
             header = prefix + f.read(_header_end(where, what, prefix, size) - 8)
     except OSError as e:
         raise ModelFormatError(f"{where}: cannot read the {what} ({e.strerror or e})") from None
-    return parse_header(header, size, where, what=what, dtypes=dtypes)
+    return parse_header(header, size, where, what=what, dtypes=dtypes, max_tensors=max_tensors)
 
 
-def decode(data: bytes, where: str, dtypes: Set[str] = FLOATS, *,
-           what: str = "file") -> tuple[dict[str, np.ndarray], dict[str, str]]:
+def decode(data: bytes, where: str, dtypes: Set[str] = FLOATS, *, what: str = "file",
+           max_tensors: Limit | None = None) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Parse the safetensors bytes ``data`` strictly; returns ``(tensors, metadata)``.
 
     ``where`` (the file name) starts every ``ModelFormatError`` message; ``dtypes`` are the
     dtype codes allowed. Arrays are read-only ``np.frombuffer`` views of ``data`` (native
     byte order; copied only on a big-endian machine). ``metadata`` is ``{}`` when absent.
+    ``max_tensors``: see :func:`parse_header`.
     """
     start = _header_end(where, what, data[:8], len(data))          # where the data section begins
-    entries, metadata = parse_header(data[:start], len(data), where, what=what, dtypes=dtypes)
+    entries, metadata = parse_header(data[:start], len(data), where, what=what, dtypes=dtypes,
+                                     max_tensors=max_tensors)
     tensors = {}
     for name, e in entries.items():
         dt = DTYPES[e.dtype]
@@ -131,10 +140,11 @@ def decode(data: bytes, where: str, dtypes: Set[str] = FLOATS, *,
     return tensors, metadata
 
 
-def parse_header(header: bytes, size: int, where: str, *, what: str = "file",
-                 dtypes: Set[str] = FLOATS) -> tuple[dict[str, Entry], dict[str, str]]:
+def parse_header(header: bytes, size: int, where: str, *, what: str = "file", dtypes: Set[str] = FLOATS,
+                 max_tensors: Limit | None = None) -> tuple[dict[str, Entry], dict[str, str]]:
     """Validate ``header`` (the file's first ``8 + N`` bytes) of a ``size``-byte file;
-    returns ``({name: Entry}, metadata)``."""
+    returns ``({name: Entry}, metadata)``. With ``max_tensors``, a header listing more
+    tensors is refused before any entry is checked or any array exists."""
     try:
         doc = strict_json(header[8:].decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
@@ -144,6 +154,9 @@ def parse_header(header: bytes, size: int, where: str, *, what: str = "file",
     metadata = doc.pop("__metadata__", {})
     if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
         raise ModelFormatError(f"{where}: the header's '__metadata__' must be an object of strings")
+    if max_tensors is not None and len(doc) > max_tensors.tensors:
+        raise ModelFormatError(f"{where}: the header lists {len(doc)} tensors; a {what} holds at most "
+                               f"{max_tensors.tensors} ({max_tensors.why})")
     entries = {name: _entry(where, what, name, value, dtypes) for name, value in doc.items()}
     _check_layout(where, entries, size - len(header))
     return entries, metadata

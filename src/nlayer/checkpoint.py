@@ -123,6 +123,9 @@ class Checkpoint(Callback):
     def on_train_begin(self, trainer: Trainer) -> None:
         check_writable(self.path)
         _classes(trainer.network)              # labels a checkpoint cannot hold fail now, not after an epoch
+        problem = io.depth_problem(len(trainer.network.layers))      # likewise a network it cannot hold
+        if problem:
+            raise ConfigError(f"cannot checkpoint a network of {problem}")
         run = {"optimizer": describe_optimizer(trainer.optimizer, trainer.lr0), "l2": trainer.l2,
                "batch_size": trainer.batch_size, "shuffle": trainer.shuffle,
                "schedule": describe_schedule(trainer.schedule)}
@@ -251,6 +254,9 @@ def _build(p: Path, tensors: dict[str, np.ndarray], meta: dict[str, str]) -> Che
     run, state, hist = (json.loads(meta[k]) for k in ("run", "state", "history"))
     arch = _field(run, "network", dict, f"{p} run")
     sizes = _field(arch, "sizes", list, "network")
+    problem = io.depth_problem(len(sizes) - 1)          # before summing or building: a crafted file may list 10**6
+    if problem:
+        raise ModelFormatError(f"{p}: network sizes describe {problem}")
     if "theta" not in tensors or not all(is_int(n) for n in sizes) or \
             sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])) != tensors["theta"].size:
         raise ModelFormatError(f"{p}: network sizes {brief(sizes)} do not match the stored 'theta' tensor")

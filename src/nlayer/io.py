@@ -14,6 +14,9 @@ entry, the byte layout) is checked by :mod:`nlayer._safetensors`, the metadata, 
 architecture and every value here, and every problem is a
 :class:`~nlayer.errors.ModelFormatError` naming the file and the key. The
 format holds only numbers and JSON, so nothing in a file is ever unpickled or executed.
+A file describes at most :data:`MAX_LAYERS` layers (checked on the tensor count before any
+entry is checked or any array exists, then on 'sizes'), so a crafted file cannot make
+``load`` build hundreds of thousands of layers; :func:`save` refuses deeper networks.
 Writes are atomic (temp file, fsync, rename): a crash leaves the old file or the new one.
 """
 
@@ -27,19 +30,29 @@ import numpy as np
 
 from . import _safetensors
 from ._atomic import atomic_write_bytes
-from ._safetensors import MAX_FILE_BYTES, MAX_HEADER_BYTES, brief, is_int
+from ._safetensors import MAX_FILE_BYTES, MAX_HEADER_BYTES, Limit, brief, is_int
 from .activations import ACTIVATIONS
 from .errors import ConfigError, ModelFormatError
 from .losses import OUTPUTS
 from .network import Network
 
-__all__ = ["FORMAT_VERSION", "MAX_FILE_BYTES", "MAX_HEADER_BYTES", "load", "read_header", "save"]
+__all__ = ["FORMAT_VERSION", "MAX_FILE_BYTES", "MAX_HEADER_BYTES", "MAX_LAYERS", "load", "read_header", "save"]
 
 FORMAT_VERSION = 1
 METADATA_KEYS = ("format_version", "sizes", "activation", "output", "classes", "dtype", "standardized")
 ST_DTYPES = {"float32": "F32", "float64": "F64"}     # metadata dtype -> safetensors dtype code
 CODES = frozenset(ST_DTYPES.values())
 WHAT = "model file"                                    # what the container layer's messages call the file
+MAX_LAYERS = 1000             # the deepest network a model file or checkpoint holds: far beyond any trained MLP
+MAX_TENSORS = Limit(2 * MAX_LAYERS + 2, f"W and b for each of at most {MAX_LAYERS} layers, input_mean, input_scale")
+
+
+def depth_problem(n_layers: int) -> str | None:
+    """Why a network of ``n_layers`` layers cannot be stored (``"1001 layers, more than ..."``),
+    or None if it can."""
+    if n_layers > MAX_LAYERS:
+        return f"{n_layers} layers, more than the {MAX_LAYERS} a model file or checkpoint holds"
+    return None
 
 
 # --------------------------------------------------------------------------- save
@@ -55,6 +68,9 @@ def save(net: Network, path: str | os.PathLike[str]) -> None:
     if not isinstance(net, Network):
         raise ConfigError(f"save() needs an nlayer.Network; got {type(net).__name__} (for a fitted "
                           "nlayer.sklearn estimator, save est.to_network())")
+    problem = depth_problem(len(net.layers))
+    if problem:
+        raise ConfigError(f"cannot save a network of {problem}")
     dt = net.dtype
     tensors: dict[str, np.ndarray] = {}
     for name, p in zip(net.parameter_names(), net.parameters()):
@@ -122,7 +138,8 @@ def load(path: str | os.PathLike[str]) -> Network:
     the file and what is wrong. Nothing in the file is executed.
     """
     where = str(path)
-    arrays, extra = _safetensors.decode(_safetensors.read(where, what=WHAT), where, CODES, what=WHAT)
+    arrays, extra = _safetensors.decode(_safetensors.read(where, what=WHAT), where, CODES, what=WHAT,
+                                        max_tensors=MAX_TENSORS)
     meta = _check(where, extra, {name: (ST_DTYPES[a.dtype.name], a.shape) for name, a in arrays.items()})
     for name, arr in arrays.items():
         if not np.all(np.isfinite(arr)):
@@ -147,7 +164,7 @@ def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
     :func:`load` does; tensor values are not read (use ``load`` for that).
     """
     where = str(path)
-    entries, extra = _safetensors.read_header(where, what=WHAT, dtypes=CODES)
+    entries, extra = _safetensors.read_header(where, what=WHAT, dtypes=CODES, max_tensors=MAX_TENSORS)
     return _check(where, extra, {name: (e.dtype, e.shape) for name, e in entries.items()})
 
 
@@ -195,6 +212,9 @@ def _check_metadata(where: str, raw: str, n_tensors: int) -> dict[str, Any]:
         )
     if not (isinstance(sizes, list) and len(sizes) >= 2 and all(is_int(n) and n >= 1 for n in sizes)):
         raise ModelFormatError(f"{where}: metadata 'sizes' must list at least two widths >= 1; got {brief(sizes)}")
+    problem = depth_problem(len(sizes) - 1)
+    if problem:
+        raise ModelFormatError(f"{where}: metadata 'sizes' describes {problem}")
     for key, valid in (("activation", ACTIVATIONS), ("output", OUTPUTS), ("dtype", ST_DTYPES)):
         if not isinstance(m[key], str) or m[key] not in valid:
             raise ModelFormatError(f"{where}: metadata {key!r} must be one of {', '.join(valid)}; got {brief(m[key])}")

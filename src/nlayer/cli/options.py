@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 from typing import Any
 
 from ..activations import ACTIVATIONS
 from ..errors import ConfigError
+from ..io import MAX_LAYERS
 from ..losses import OUTPUTS
 from ..network import DTYPES
 from ..optimizers import OPTIMIZERS
@@ -96,6 +98,71 @@ def train_defaults() -> dict[str, Any]:
     return vars(p.parse_args([]))
 
 
+def train_actions() -> dict[str, argparse.Action]:
+    """Every ``nlayer train`` option as the parser declares it (type, choices, default), by destination name."""
+    p = argparse.ArgumentParser(add_help=False)
+    add_train_arguments(p)
+    return {a.dest: a for a in p._actions}
+
+
+def stored_value(action: argparse.Action, value: Any) -> Any:
+    """``value``, read from JSON, if the option could have produced it: its default, a flag's
+    constant, or what its ``type`` makes of the value written out as typed (``[16, 8]`` as
+    ``16,8``), within its ``choices``. Returns it as the parser holds it (JSON ``1`` for a
+    float option is ``1.0``); ``ValueError`` saying what the option takes."""
+    candidates = [action.default]
+    if isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, (list, dict)) for v in value)):
+        candidates = []                                     # typed text is never nested: a string or a flat list
+    elif action.nargs == 0:                                 # a flag: its default or its constant
+        candidates.append(action.const)
+    else:
+        try:
+            parsed = action.type(_as_typed(value)) if callable(action.type) else _as_typed(value)
+            if action.choices is None or parsed in action.choices:
+                candidates.append(parsed)
+        except (argparse.ArgumentTypeError, TypeError, ValueError):
+            pass                                            # not a value the option takes
+    for candidate in candidates:
+        if _same(candidate, value):
+            return candidate
+    name = action.option_strings[0] if action.option_strings else action.dest
+    raise ValueError(f"{name} takes {_takes(action)}")
+
+
+def _as_typed(value: Any) -> str:
+    """A JSON value as it would be typed: lists comma-separated, strings as they are."""
+    if isinstance(value, list):
+        return ",".join(_as_typed(v) for v in value)
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _same(parsed: Any, value: Any) -> bool:
+    """The same JSON value (``true`` is not ``1``, ``"3"`` is not ``3``; NaN is NaN), or equal numbers."""
+    def number(x: Any) -> bool:
+        return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+    return json.dumps(parsed) == json.dumps(value) or (number(parsed) and number(value) and parsed == value)
+
+
+_TAKES: dict[Any, str] = {int: "a whole number", float: "a number", str: "a string", None: "a string",
+                          ints: "a list of whole numbers >= 1 like [100, 100]"}   # by argparse type
+
+
+def _takes(action: argparse.Action) -> str:
+    """What an option's value may be, in JSON terms: ``a whole number``, ``one of "relu", ...``."""
+    if action.nargs == 0:
+        return "true or false"
+    if action.choices is not None:
+        what = "one of " + ", ".join(json.dumps(c) for c in action.choices)
+    elif action.type in _TAKES:
+        what = _TAKES[action.type]
+    elif action.default is not None:
+        what = f"a value like {json.dumps(action.default)}"
+    else:
+        what = f"a value {getattr(action.type, '__name__', 'the option')} accepts"
+    return what + (" or null" if action.default is None else "")
+
+
 def check_train_args(args: argparse.Namespace) -> None:
     """Reject out-of-range numbers and conflicting options, by option name, before anything is created."""
     every = getattr(args, "checkpoint_every", None)
@@ -108,6 +175,8 @@ def check_train_args(args: argparse.Namespace) -> None:
         ("--early-stopping", args.early_stopping, args.early_stopping is None or args.early_stopping >= 1,
          "a patience in epochs >= 1"),
         ("--seed", args.seed, args.seed >= 0, "a whole number >= 0"),
+        ("--layers", f"{len(args.layers)} widths", len(args.layers) < MAX_LAYERS,
+         f"at most {MAX_LAYERS - 1} hidden widths (a model file holds at most {MAX_LAYERS} layers)"),
         ("--checkpoint-every", every, every is None or every >= 1, "a whole number of epochs >= 1"),
     ]
     for name, value, ok, want in checks:

@@ -64,7 +64,9 @@ def _count_message(spec: str, n_in: int, have: str) -> str:
 
 
 def _class_indices(net: Network, data: Table) -> np.ndarray:
-    """Labels of DATA as indices into the model's classes (``DataError`` for unknown labels)."""
+    """Labels of DATA as indices into the model's classes; ``DataError`` for a label the
+    model never saw, naming its CSV line as an editor counts it (``data.lines``), else its
+    array index (``y[3]``), as ``nlayer.data``'s own errors do."""
     classes = net.class_labels()
     index = {c: i for i, c in enumerate(classes)}
     index.update({str(c): i for i, c in enumerate(classes)})
@@ -73,10 +75,11 @@ def _class_indices(net: Network, data: Table) -> np.ndarray:
         key = int(label) if isinstance(label, float) and label.is_integer() else label
         key = key if key in index else str(key)              # 10 (an int64 column) for a class "10"
         if key not in index:
-            raise DataError(
-                f"{data.source}: row {row + 1} of target '{data.target_name}' has label {label!r}, which the model "
-                f"never saw; its classes are {classes}"
-            )
+            unknown = f"which the model never saw; its classes are {classes}"
+            if data.lines is not None:
+                raise DataError(f"{data.source}, line {int(data.lines[row])}, column '{data.target_name}': "
+                                f"label {label!r}, {unknown}")
+            raise DataError(f"{data.source}: {data.target_name}[{row}] is {label!r}, a label {unknown}")
         out[row] = index[key]
     return out
 

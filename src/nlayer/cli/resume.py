@@ -9,13 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from .._atomic import atomic_write_bytes
+from .._safetensors import brief
 from ..errors import ConfigError, ModelFormatError
-from .options import given, train_defaults
+from .options import check_train_args, given, stored_value, train_actions, train_defaults
 
 CHECKPOINT = "checkpoint.safetensors"
 TRAIN_ARGS = "train_args.json"
 _MAY_CHANGE_ON_RESUME = ("epochs", "checkpoint_every", "quiet", "force", "out", "resume")
 _NOT_STORED = ("run", "command", "resume", "force", "given")
+_FIX = "fix it in that file, or delete the run folder and train again"
 
 
 def save_train_args(out: Path, args: argparse.Namespace) -> None:
@@ -48,13 +50,11 @@ def resume_args(args: argparse.Namespace) -> argparse.Namespace:
     except FileNotFoundError:
         raise ConfigError(f"--resume {run}: no {TRAIN_ARGS} there; only a run trained with --checkpoint-every "
                           "can be resumed") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:    # RecursionError: [[[[...]]]]
         raise ConfigError(f"--resume {run}: cannot read {TRAIN_ARGS}: {exc}") from None
     defaults = train_defaults()
-    if not isinstance(stored, dict) or set(stored) - set(defaults):
-        raise ConfigError(f"--resume {run}: {TRAIN_ARGS} is not an nlayer train record")
+    stored = {**defaults, **_checked_record(run / TRAIN_ARGS, stored, defaults)}
     typed = given(args)
-    stored = {**defaults, **stored}
     diffs = [f"--{k.replace('_', '-')}: the run used {stored[k]!r}, this command gives {getattr(args, k)!r}"
              for k in defaults if k in typed and k not in _MAY_CHANGE_ON_RESUME
              and not _same(k, stored[k], getattr(args, k))]
@@ -69,6 +69,41 @@ def resume_args(args: argparse.Namespace) -> argparse.Namespace:
     if merged.get("checkpoint_every") is None:                # its range: check_train_args, next
         raise ConfigError(f"--checkpoint-every must be a whole number of epochs >= 1; got {merged['checkpoint_every']}")
     return argparse.Namespace(**merged)
+
+
+def _checked_record(path: Path, record: Any, defaults: dict[str, Any]) -> dict[str, Any]:
+    """The options stored in ``path``, each one a value its ``nlayer train`` option could have
+    produced (type and choices from the parser itself, so every option is covered) and in range;
+    ``ConfigError`` naming the file, the key, the value and the fix. A hand-edited file must
+    not reach training."""
+    actions = train_actions()
+    if not isinstance(record, dict):
+        raise ConfigError(f"{path} is not an nlayer train record (a JSON object of options); "
+                          "delete the run folder and train again")
+    unknown = sorted(set(record) - set(actions))
+    if unknown:
+        raise ConfigError(f"{path} is not an nlayer train record: unknown key(s) "
+                          f"{', '.join(_shown(k) for k in unknown[:5])}{', ...' if len(unknown) > 5 else ''}; {_FIX}")
+    checked = {}
+    for key, value in record.items():
+        try:
+            checked[key] = stored_value(actions[key], value)
+        except ValueError as exc:
+            raise ConfigError(f"{path}: {_shown(key)} is {_shown(value)}, but {exc}; {_FIX}") from None
+    try:
+        check_train_args(argparse.Namespace(**{**defaults, **checked}))
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}; {_FIX}") from None
+    return checked
+
+
+def _shown(value: Any) -> str:
+    """A value from the file as JSON spells it, cut short (Python's spelling if nested too deep)."""
+    try:
+        text = json.dumps(value)
+    except RecursionError:
+        text = brief(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def saved_epoch(out: Path) -> int | None:
