@@ -253,9 +253,14 @@ def test_a_column_accepted_as_scalable_standardises_to_unit_scale_in_float32(siz
 def test_csv_tables_keep_the_editor_line_of_every_data_row(tmp_path):
     t = load_table(write_file(tmp_path, 'a,b,y\n\n1,2,x\n3,4,"two\nlines"\n\n\n5,6,x\n'))
     assert t.lines is not None and t.lines.dtype == np.int64
-    assert t.lines.tolist() == [3, 5, 8]                   # blank lines counted; a quoted break: its last line
+    assert t.lines.tolist() == [3, 4, 8]                   # blank lines counted; a quoted break: where it starts
     inputs = load_table(write_file(tmp_path, "a,b\n1,2\n\n3,4\n", "inputs.csv"), features_only=True)
     assert inputs.lines.tolist() == [2, 4]
+
+
+def test_an_error_in_a_row_with_a_quoted_line_break_names_the_line_the_row_starts_on(tmp_path):
+    with pytest.raises(DataError, match=r"line 3, column 'a': 'x' is not a number"):
+        load_table(write_file(tmp_path, 'a,b,label\n0.1,0.2,cat\nx,0.2,"ca\nt"\n'))
 
 
 def test_npz_tables_have_no_lines(tmp_path):

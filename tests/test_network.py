@@ -217,3 +217,12 @@ def test_predict_maps_a_single_sigmoid_unit_to_the_two_classes():
     net.classes = ["ham", "spam"]
     assert list(net.predict(X)) == ["ham", "spam", "ham", "spam"]
     np.testing.assert_array_equal(net.decide(net.predict_proba(X)), net.predict(X))
+
+
+def test_inference_on_a_value_too_far_from_the_training_mean_to_standardise_is_refused_naming_it():
+    net = nlayer.Network([2, 4, 2], seed=0)                # float32
+    net.fit_input_scaling(np.c_[np.full(20, 3e38), np.arange(20.0)])
+    X = np.array([[3e38, 1.0], [3e38, 2.0], [-3e38, 0.5]])  # (x - mean) overflows float32 in row 2
+    with pytest.raises(DataError, match=r"X\[2, 0\] = -3e\+38 is too far from the training data's mean 3e\+38"):
+        net.predict_proba(X)
+    assert np.all(np.isfinite(net.predict_proba(X[:2])))

@@ -104,3 +104,17 @@ def test_a_title_with_a_file_name_that_is_not_utf8_still_plots(tmp_path):
     plots.plot_decision_boundary(net, X, y, tmp_path / "b.png", title=title + "\ud800")
     assert mpimg.imread(tmp_path / "loss.png").shape[:2] == (400, 1000)
     assert mpimg.imread(tmp_path / "b.png").shape[0] == 550
+
+
+@pytest.mark.parametrize(("dtype", "low", "high"), [("float32", 1e38, 3.3e38), ("float64", 0.0, 1.7e308)])
+def test_decision_boundary_of_features_near_the_dtype_limit_is_drawn(tmp_path, dtype, low, high):
+    # the 10 % padding around such points leaves the dtype's range (or float64's, for matplotlib)
+    rng = np.random.default_rng(0)
+    X = np.c_[np.linspace(low, high, 40), rng.standard_normal(40)]
+    y = np.arange(40) % 2
+    net = nlayer.Network([2, 4, 2], seed=0, dtype=dtype)
+    net.fit_input_scaling(X)
+    net.fit(X, y, epochs=3)
+    with np.errstate(all="raise"):                         # no overflow on the way
+        plots.plot_decision_boundary(net, X, y, tmp_path / "b.png")
+    assert mpimg.imread(tmp_path / "b.png")[..., :3].std() > 0.05

@@ -69,13 +69,16 @@ def load_csv(where: str, raw: bytes, target: str | None, features_only: bool, n_
 
 
 def _csv_rows(where: str, text: str) -> list[tuple[int, list[str]]]:
-    """(line number, fields) for every non-blank row; csv errors become DataError."""
+    """(first line, fields) for every non-blank row, lines as an editor counts them;
+    csv errors become DataError."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[tuple[int, list[str]]] = []
+    end = 0                                          # the last line of the previous record
     try:
         for row in reader:
-            if row:
-                rows.append((reader.line_num, row))
+            if row:                                  # a record's first line (a quoted cell may span more)
+                rows.append((end + 1, row))
+            end = reader.line_num
     except csv.Error as e:
         hint = " (an unclosed quote?)" if "end of data" in str(e) or "EOF" in str(e) else ""
         raise DataError(f"{where}, line {reader.line_num}: malformed CSV: {e}{hint}") from None

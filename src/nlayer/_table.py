@@ -35,8 +35,8 @@ class Table:
     """A loaded data file. ``X`` (n, d) float64, finite; ``y`` (n,) int64, float64 or str.
 
     ``lines`` (n,) int64: for a CSV, the line of each data row as a text editor counts it
-    (the header and blank lines counted; a row with a quoted line break: its last line), the
-    numbers :mod:`nlayer.data`'s own errors give; None for an NPZ or a built-in dataset,
+    (the header and blank lines counted; a row with a quoted line break: the line it starts
+    on), the numbers :mod:`nlayer.data`'s own errors give; None for an NPZ or a built-in dataset,
     whose rows are array indices.
     """
 

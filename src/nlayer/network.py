@@ -391,9 +391,27 @@ class Network:
             # (it propagates through every product, by 0 too, and every sum), so X itself is
             # read again only when Z[1] is not finite: the check costs a pass over Z[1]
             # (n_1 columns, in cache), not over X (n_0 columns, from memory).
-            if not all_finite(first.Z) and not all_finite(Xc):
-                raise DataError(NON_FINITE_X)
+            if not all_finite(first.Z):
+                if not all_finite(Xc):
+                    raise DataError(NON_FINITE_X)
+                self._check_standardizable(Xc, i)
         return out
+
+    def _check_standardizable(self, Xc: Array, start: int) -> None:
+        """``DataError`` naming the first value of the chunk ``Xc`` (its rows from ``start``)
+        whose ``(x - input_mean) / input_scale`` overflows the dtype: a value far outside the
+        training data's range (inference would otherwise return NaN without a word)."""
+        if self.input_mean is None or self.input_scale is None:
+            return
+        with np.errstate(over="ignore", invalid="ignore"):
+            bad = np.argwhere(~np.isfinite(self.standardize(Xc)))
+        if bad.size:
+            i, j = (int(v) for v in bad[0])
+            raise DataError(
+                f"X[{start + i}, {j}] = {float(Xc[i, j]):.3g} is too far from the training data's mean "
+                f"{float(self.input_mean[j]):.3g} (scale {float(self.input_scale[j]):.3g}) to standardise in "
+                f"{self.dtype.name}; rescale that column as it was in training"
+            )
 
     def predict(self, X: Any) -> np.ndarray:
         """Predictions for X, shape (m,): class labels (``classes`` when set, else indices)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import io
+import math
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -94,6 +95,27 @@ def plot_history(history: History, path: str | Path, title: str = "") -> None:
 
 
 @_no_library_deprecations
+def _grid_bounds(net: Network, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The plotted area, (2,) lows and highs: the points' range padded by 10 % on every side,
+    the padding cut where the grid would leave what the network can take (its dtype's range,
+    and for a standardised network, values within that range of its mean)."""
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    edge = 0.99 * float(np.finfo(net.dtype).max)
+    mean = np.zeros(2) if net.input_mean is None else net.input_mean.astype(np.float64)
+    with np.errstate(over="ignore"):                 # beyond float64: inf, then cut to the edge
+        pad = 0.1 * np.where(hi > lo, hi - lo, 1.0)
+        low_ok, high_ok = np.maximum(-edge, mean - edge), np.minimum(edge, mean + edge)
+        lo = np.minimum(lo, np.maximum(lo - pad, low_ok))
+        hi = np.maximum(hi, np.minimum(hi + pad, high_ok))
+    return lo, hi
+
+
+def _unit(lo: float, hi: float) -> float:
+    """1, or for an axis reaching beyond 1e100 the power of ten of its largest value."""
+    top = max(abs(float(lo)), abs(float(hi)))
+    return 1.0 if top <= 1e100 else float(10.0 ** math.floor(math.log10(top)))
+
+
 def plot_decision_boundary(
     net: Network, X: np.ndarray, y: np.ndarray, path: str | Path,
     classes: Sequence[Any] | None = None, title: str = "",
@@ -110,11 +132,15 @@ def plot_decision_boundary(
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != 2 or net.n_inputs != 2:
         raise DataError(f"a decision boundary needs 2-D inputs; got X of shape {X.shape}")
-    lo, hi = X.min(axis=0), X.max(axis=0)
-    pad = 0.1 * np.where(hi > lo, hi - lo, 1.0)
-    g0, g1 = np.meshgrid(np.linspace(lo[0] - pad[0], hi[0] + pad[0], GRID),
-                         np.linspace(lo[1] - pad[1], hi[1] + pad[1], GRID))
+    lo, hi = _grid_bounds(net, X)
+    t = np.linspace(0.0, 1.0, GRID)
+    g0, g1 = np.meshgrid(lo[0] * (1 - t) + hi[0] * t,            # lo + (hi - lo) t, which could overflow
+                         lo[1] * (1 - t) + hi[1] * t)
     A = net.predict_proba(np.c_[g0.ravel(), g1.ravel()])
+    # matplotlib lays out axes in float64 and fails on spans near its limit: such an axis is
+    # drawn in units of a power of ten (named in its label)
+    unit = np.array([_unit(lo[0], hi[0]), _unit(lo[1], hi[1])])
+    X, g0, g1 = X / unit, g0 / unit[0], g1 / unit[1]
     fig = Figure(figsize=(6, 5.5), layout="constrained")
     ax = fig.subplots()
     if net.is_classifier:
@@ -138,8 +164,8 @@ def plot_decision_boundary(
         surface = ax.contourf(g0, g1, A[:, 0].reshape(g0.shape), levels=20, cmap="viridis", norm=norm, alpha=0.6)
         ax.scatter(X[:, 0], X[:, 1], c=values, cmap="viridis", norm=norm, s=14, edgecolors="black", linewidths=0.4)
         fig.colorbar(surface, ax=ax, label="prediction")
-    ax.set_xlabel("feature 1")
-    ax.set_ylabel("feature 2")
+    ax.set_xlabel("feature 1" + (f" (x {unit[0]:.0e})" if unit[0] != 1 else ""))
+    ax.set_ylabel("feature 2" + (f" (x {unit[1]:.0e})" if unit[1] != 1 else ""))
     ax.set_title(_plain(title or f"decision regions of {net!r}".replace("Network", "network ")), fontsize="small",
                  parse_math=False)
     _save(fig, path)
