@@ -76,7 +76,7 @@ def test_a_record_nlayer_wrote_resumes(run, capsys):
     ("task", "cluster", '"task" is "cluster", but --task takes one of "classify", "regress" or null'),
     ("quiet", "true", '"quiet" is "true", but --quiet takes true or false'),
     ("early_stopping", 2.0, '"early_stopping" is 2.0, but --early-stopping takes a whole number or null'),
-    ("checkpoint_every", "1", '"checkpoint_every" is "1", but --checkpoint-every takes a whole number or null'),
+    ("checkpoint_every", "1", '"checkpoint_every" is "1", but --checkpoint-every takes a whole number;'),
 ])
 def test_a_value_of_the_wrong_type_is_refused_naming_file_key_value_and_fix(run, capsys, key, value, named):
     edit(run, **{key: value})

@@ -59,6 +59,14 @@ def _ignore_late_signals() -> None:
             signal.signal(sig, signal.SIG_IGN)
 
 
+_SMALLER = {   # what to make smaller when a command runs out of memory
+    "train": "try smaller --layers or --batch-size (or less data)",
+    "predict": "split DATA into smaller files",
+    "evaluate": "split DATA into smaller files",
+    "gradcheck": "try smaller --layers or --batch",
+}
+
+
 def _one_line_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
                       file: Any = None, line: str | None = None) -> None:
     """Warnings, like errors, are one line on stderr: no file name, no source line."""
@@ -71,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     All error and interrupt handling of every command lives here, in one place.
     """
     parser = build_parser()
+    args = argparse.Namespace()
     try:
         args = parser.parse_args(argv)
         if not getattr(args, "command", None):
@@ -89,6 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except (UsageError, NLayerError) as exc:
         return fail(str(exc))
+    except MemoryError:  # NumPy could not allocate: the network or the data is too large for this machine
+        command = str(getattr(args, "command", ""))
+        return fail(f"not enough memory for nlayer {command}: {_SMALLER.get(command, 'try smaller inputs')}")
     except OSError as exc:
         where = f": {exc.filename}" if exc.filename else ""
         return fail(f"{exc.strerror or exc}{where}")

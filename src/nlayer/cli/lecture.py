@@ -9,6 +9,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..network import Network
 from .common import fail
+from .options import check_network_size
 
 
 def cmd_gradcheck(args: argparse.Namespace) -> int:
@@ -19,6 +20,7 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
         raise ConfigError(f"--batch must be >= 1; got {args.batch}")
     if not args.threshold > 0:
         raise ConfigError(f"--threshold must be > 0; got {args.threshold}")
+    check_network_size(args.layers)
     net = Network(args.layers, activation=args.activation, output=args.output, seed=args.seed, dtype="float64")
     rng = np.random.default_rng(args.seed + 1)
     k, m = net.n_outputs, args.batch

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from ..activations import ACTIVATIONS
@@ -17,6 +18,7 @@ DEFAULTS = {  # `nlayer train` with no options: reaches >= 0.95 validation accur
     "layers": "100,100", "activation": "relu", "epochs": 150, "batch_size": 32, "optimizer": "adam",
     "lr": 0.003, "l2": 1e-4, "val_fraction": 0.2, "seed": 0, "dtype": "float32",
 }
+MAX_PARAMETERS = 2**31   # weights and biases: 8 GiB each for W, dW and every optimizer state, in float32
 
 
 def ints(text: str) -> list[int]:
@@ -105,12 +107,13 @@ def train_actions() -> dict[str, argparse.Action]:
     return {a.dest: a for a in p._actions}
 
 
-def stored_value(action: argparse.Action, value: Any) -> Any:
+def stored_value(action: argparse.Action, value: Any, nullable: bool = True) -> Any:
     """``value``, read from JSON, if the option could have produced it: its default, a flag's
     constant, or what its ``type`` makes of the value written out as typed (``[16, 8]`` as
     ``16,8``), within its ``choices``. Returns it as the parser holds it (JSON ``1`` for a
-    float option is ``1.0``); ``ValueError`` saying what the option takes."""
-    candidates = [action.default]
+    float option is ``1.0``); ``ValueError`` saying what the option takes. ``nullable=False``:
+    a default of None (the option not typed) is refused too."""
+    candidates = [action.default] if nullable or action.default is not None else []
     if isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, (list, dict)) for v in value)):
         candidates = []                                     # typed text is never nested: a string or a flat list
     elif action.nargs == 0:                                 # a flag: its default or its constant
@@ -126,7 +129,7 @@ def stored_value(action: argparse.Action, value: Any) -> Any:
         if _same(candidate, value):
             return candidate
     name = action.option_strings[0] if action.option_strings else action.dest
-    raise ValueError(f"{name} takes {_takes(action)}")
+    raise ValueError(f"{name} takes {_takes(action, nullable)}")
 
 
 def _as_typed(value: Any) -> str:
@@ -148,8 +151,9 @@ _TAKES: dict[Any, str] = {int: "a whole number", float: "a number", str: "a stri
                           ints: "a list of whole numbers >= 1 like [100, 100]"}   # by argparse type
 
 
-def _takes(action: argparse.Action) -> str:
-    """What an option's value may be, in JSON terms: ``a whole number``, ``one of "relu", ...``."""
+def _takes(action: argparse.Action, nullable: bool = True) -> str:
+    """What an option's value may be, in JSON terms: ``a whole number``, ``one of "relu", ...``
+    (``or null`` where the default is None, unless not ``nullable``)."""
     if action.nargs == 0:
         return "true or false"
     if action.choices is not None:
@@ -160,13 +164,14 @@ def _takes(action: argparse.Action) -> str:
         what = f"a value like {json.dumps(action.default)}"
     else:
         what = f"a value {getattr(action.type, '__name__', 'the option')} accepts"
-    return what + (" or null" if action.default is None else "")
+    return what + (" or null" if action.default is None and nullable else "")
 
 
 def check_train_args(args: argparse.Namespace) -> None:
     """Reject out-of-range numbers and conflicting options, by option name, before anything is created."""
     every = getattr(args, "checkpoint_every", None)
     checks = [
+        ("--data", repr(args.data), args.data != "", "spiral, FILE.csv or FILE.npz"),
         ("--epochs", args.epochs, args.epochs >= 1, "a whole number >= 1"),
         ("--batch-size", args.batch_size, args.batch_size >= 0, "a whole number >= 0 (0 is full batch)"),
         ("--lr", args.lr, 0 < args.lr < float("inf"), "a positive finite number"),
@@ -182,6 +187,27 @@ def check_train_args(args: argparse.Namespace) -> None:
     for name, value, ok, want in checks:
         if not ok:
             raise ConfigError(f"{name} must be {want}; got {value}")
+    check_network_size([1, *args.layers, 1])
     if every is not None and args.early_stopping is not None:
         raise ConfigError("--early-stopping cannot be combined with --checkpoint-every or --resume: "
                           "its best weights cannot be restored exactly from a checkpoint")
+
+
+def check_network_size(sizes: Sequence[int], counted: str = "") -> None:
+    """``ConfigError`` for a network of these widths (input first) with more than
+    :data:`MAX_PARAMETERS` weights and biases, counted in Python ints: no overflow, nothing
+    allocated. ``nlayer train`` checks its hidden widths between one input and one output
+    (a lower bound: absurd widths fail before the data is read), then with the data's own
+    (``counted`` says so)."""
+    count = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))      # (n_in + 1) n_out per layer: W and b
+    if count > MAX_PARAMETERS:
+        raise ConfigError(f"--layers: a network of these widths{counted} has {_about(count)} parameters "
+                          f"(widest layer {_about(max(sizes))}); nlayer allows at most {MAX_PARAMETERS:,}: "
+                          "choose smaller widths")
+
+
+def _about(n: int) -> str:
+    """A count, exact up to a trillion, else rounded (``1e+20``): ints of any size."""
+    if n < 10**12:
+        return f"{n:,}"
+    return f"{n:.3g}" if n < 10**300 else "more than 1e+300"

@@ -15,7 +15,7 @@ import numpy as np
 from .._atomic import atomic_write_bytes
 from ..data import NUMBER, Table
 from ..errors import ConfigError, DataError
-from ..network import Network
+from ..network import INFERENCE_CHUNK, Network
 from .common import load_dataset
 from .report import score, table
 
@@ -33,15 +33,15 @@ def predict_features(net: Network, spec: str, target: str | None) -> np.ndarray:
 
     n_in = net.n_inputs
     if spec == "spiral" or target is not None:
-        X = load_dataset(spec, target, min_rows=1, n_features=n_in).X
+        data = load_dataset(spec, target, min_rows=1, n_features=n_in)
     elif spec.lower().endswith(".npz"):
-        X = load_table(spec, min_rows=1, features_only=True, n_features=n_in).X
+        data = load_table(spec, min_rows=1, features_only=True, n_features=n_in)
     else:
         try:
-            X = load_table(spec, min_rows=1, features_only=True, n_features=n_in).X    # the features alone
+            data = load_table(spec, min_rows=1, features_only=True, n_features=n_in)    # the features alone
         except ColumnCountError as error:            # or followed by the target column
             try:
-                X = load_table(spec, min_rows=1, n_features=n_in).X
+                data = load_table(spec, min_rows=1, n_features=n_in)
             except ColumnCountError:
                 raise DataError(_count_message(spec, n_in, f"{error.found} columns")) from None
         except DataError as alone:                   # n_in columns, one with a bad cell: a feature's,
@@ -53,9 +53,41 @@ def predict_features(net: Network, spec: str, target: str | None) -> np.ndarray:
                 raise alone from None
             have = f"{n_in - 1} feature columns besides the target '{with_target.target_name}'"
             raise DataError(_count_message(spec, n_in, have)) from None
-    if X.shape[1] != n_in:                           # spiral
-        raise DataError(_count_message(spec, n_in, f"{X.shape[1]} feature columns"))
-    return X
+    if data.X.shape[1] != n_in:                      # spiral
+        raise DataError(_count_message(spec, n_in, f"{data.X.shape[1]} feature columns"))
+    check_in_range(net, data)
+    return data.X
+
+
+def check_in_range(net: Network, data: Table) -> None:
+    """``DataError`` naming, by line and column (CSV) or index (NPZ), the first value of
+    ``data.X`` the network cannot take: beyond its dtype's range (1e39 in float32), or so far
+    from the training data's mean that standardising it overflows that dtype. The model's
+    dtype is fixed, so the fix is the column's scale. Computed as ``Network.standardize``
+    does, in chunks of rows; checked before any forward pass."""
+    dtype = net.dtype
+    for start in range(0, data.X.shape[0], INFERENCE_CHUNK):
+        Xc = data.X[start : start + INFERENCE_CHUNK]
+        with np.errstate(over="ignore", invalid="ignore"):
+            Z = net.standardize(Xc.astype(dtype))        # (chunk, n_in); inf where it overflows
+        bad = np.argwhere(~np.isfinite(Z))
+        if bad.size:
+            i, j = (int(v) for v in bad[0])
+            value, mean, scale = float(Xc[i, j]), net.input_mean, net.input_scale
+            if abs(value) > float(np.finfo(dtype).max) or mean is None or scale is None:
+                problem = f"is beyond {dtype.name}, the model's dtype"
+            else:                                        # in range, but (x - mean) / scale overflows
+                problem = (f"is too far from the training data's mean {float(mean[j]):.3g} (scale "
+                           f"{float(scale[j]):.3g}) to standardise in {dtype.name}, the model's dtype")
+            raise DataError(f"{_where(data, start + i, j)}: {value:.6g} {problem}; "
+                            "rescale the column as it was in training")
+
+
+def _where(data: Table, row: int, j: int) -> str:
+    """A value of ``data.X`` as a user finds it: ``FILE, line 4, column 'b'`` or ``FILE: X[3, 1]``."""
+    if data.lines is not None:
+        return f"{data.source}, line {int(data.lines[row])}, column {data.feature_names[j]!r}"
+    return f"{data.source}: X[{row}, {j}]"
 
 
 def _count_message(spec: str, n_in: int, have: str) -> str:
@@ -121,14 +153,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if data.X.shape[1] != net.n_inputs:
         raise DataError(f"{data.source}: the model expects {net.n_inputs} feature columns besides the target "
                         f"'{data.target_name}'; the file has {data.X.shape[1]}")
-    print(f"{data.source}: {data.X.shape[0]} rows, target '{data.target_name}'")
+    check_in_range(net, data)
+    heading = f"{data.source}: {data.X.shape[0]} rows, target '{data.target_name}'"    # once DATA passed
     if not net.is_classifier:
         if data.y.dtype.kind not in "iuf":
             raise DataError(f"{data.source}: target '{data.target_name}' is not numeric; this model does regression")
-        print(table({"evaluation": score(net, data.X, data.y.astype(np.float64))[0]}))
+        scores = score(net, data.X, data.y.astype(np.float64))[0]
+        print(heading)
+        print(table({"evaluation": scores}))
         return 0
     y = _class_indices(net, data)
     scores, A = score(net, data.X, y)                   # one forward pass for both
+    print(heading)
     print(table({"evaluation": scores}))
     print(_confusion_matrix(net, y, np.asarray(net.output.decide(A))))
     return 0

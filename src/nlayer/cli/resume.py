@@ -45,13 +45,7 @@ def resume_args(args: argparse.Namespace) -> argparse.Namespace:
     default value) with another value than the run's is refused, naming it; --epochs,
     --checkpoint-every and --quiet may change."""
     run = Path(args.resume)
-    try:
-        stored = json.loads((run / TRAIN_ARGS).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"--resume {run}: no {TRAIN_ARGS} there; only a run trained with --checkpoint-every "
-                          "can be resumed") from None
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:    # RecursionError: [[[[...]]]]
-        raise ConfigError(f"--resume {run}: cannot read {TRAIN_ARGS}: {exc}") from None
+    stored = _read_record(run)
     defaults = train_defaults()
     stored = {**defaults, **_checked_record(run / TRAIN_ARGS, stored, defaults)}
     typed = given(args)
@@ -66,9 +60,30 @@ def resume_args(args: argparse.Namespace) -> argparse.Namespace:
               "run": args.run, "command": args.command}
     for k in typed & {"epochs", "checkpoint_every", "data"}:    # --data: the same file, as the user wrote it
         merged[k] = getattr(args, k)
-    if merged.get("checkpoint_every") is None:                # its range: check_train_args, next
-        raise ConfigError(f"--checkpoint-every must be a whole number of epochs >= 1; got {merged['checkpoint_every']}")
+    merged["given"] = typed                    # options.given(): a new --epochs is recorded (cmd_train)
     return argparse.Namespace(**merged)
+
+
+def _read_record(run: Path) -> Any:
+    """RUN_DIR/train_args.json as JSON (UTF-8, a byte order mark allowed: Windows Notepad
+    writes one); ``ConfigError`` saying why it cannot be read, and the fix."""
+    path = run / TRAIN_ARGS
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(f"--resume {run}: no {TRAIN_ARGS} there; only a run trained with --checkpoint-every "
+                          "can be resumed") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"--resume {run}: cannot read {TRAIN_ARGS}: it is not UTF-8 text; {_FIX}") from None
+    except OSError as exc:
+        raise ConfigError(f"--resume {run}: cannot read {TRAIN_ARGS}: {exc.strerror or exc}") from None
+    if not text.strip():
+        raise ConfigError(f"--resume {run}: cannot read {TRAIN_ARGS}: the file is empty; {_FIX}")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:                 # RecursionError: [[[[...]]]]
+        why = f"not valid JSON ({exc})" if isinstance(exc, ValueError) else "nested too deeply"
+        raise ConfigError(f"--resume {run}: cannot read {TRAIN_ARGS}: {why}; {_FIX}") from None
 
 
 def _checked_record(path: Path, record: Any, defaults: dict[str, Any]) -> dict[str, Any]:
@@ -87,9 +102,14 @@ def _checked_record(path: Path, record: Any, defaults: dict[str, Any]) -> dict[s
     checked = {}
     for key, value in record.items():
         try:
-            checked[key] = stored_value(actions[key], value)
+            checked[key] = stored_value(actions[key], value, nullable=key != "checkpoint_every")
         except ValueError as exc:
             raise ConfigError(f"{path}: {_shown(key)} is {_shown(value)}, but {exc}; {_FIX}") from None
+    if "checkpoint_every" not in record:          # a record is written only for a run that checkpoints
+        raise ConfigError(f'{path}: "checkpoint_every" is missing, but a resumable run records it: '
+                          f"--checkpoint-every takes a whole number of epochs >= 1; {_FIX}")
+    if checked.get("data") == "":
+        raise ConfigError(f'{path}: "data" is "", but --data takes spiral or a file name; {_FIX}')
     try:
         check_train_args(argparse.Namespace(**{**defaults, **checked}))
     except ConfigError as exc:
@@ -104,6 +124,19 @@ def _shown(value: Any) -> str:
     except RecursionError:
         text = brief(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def resumed_epoch(out: Path, args: argparse.Namespace) -> int:
+    """The epoch a resumed run continues from: its checkpoint's (0 before the first one);
+    ``ConfigError`` if ``args.epochs`` is behind it, saying what to type."""
+    epoch = saved_epoch(out) or 0
+    if epoch > args.epochs:
+        if "epochs" in given(args):
+            raise ConfigError(f"--resume {out}: the checkpoint is already at epoch {epoch}; --epochs {args.epochs} "
+                              f"is behind it: give --epochs {epoch} or more")
+        raise ConfigError(f"--resume {out}: the checkpoint is already at epoch {epoch}, beyond the {args.epochs} "
+                          f"epochs {out / TRAIN_ARGS} holds; resume with --epochs {epoch} or more")
+    return epoch
 
 
 def saved_epoch(out: Path) -> int | None:

@@ -22,10 +22,10 @@ from ..data import Table, check_scalable
 from ..errors import ConfigError, DataError, DivergenceError
 from ..interrupt import GracefulInterrupt
 from ..network import Network
-from ..training import Callback, History
+from ..training import Callback, History, Trainer
 from . import common
 from .common import fail, load_dataset, say
-from .options import check_train_args
+from .options import check_network_size, check_train_args, given
 from .report import print_summary, write_run
 from .resume import (
     CHECKPOINT,
@@ -33,8 +33,8 @@ from .resume import (
     checkpoint_note,
     interrupted_message,
     resume_args,
+    resumed_epoch,
     save_train_args,
-    saved_epoch,
 )
 
 RUN_FILES = ("model.safetensors", "history.csv", "metrics.json", "loss.png", "decision_boundary.png",
@@ -86,12 +86,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     check_train_args(args)
     resuming = args.resume is not None
     out, created = prepare_out_dir(args.out, args.force or resuming)
+    epochs_before = resumed_epoch(out, args) if resuming else 0
     wrote_args = False
     try:
         job = build_job(args, out)
-        if resuming:
-            job.epochs_before = saved_epoch(out) or 0
-        else:
+        job.epochs_before = epochs_before
+        if resuming and given(args) & {"epochs", "checkpoint_every"}:
+            job.callbacks.append(_Recorded(out, args))     # a later plain --resume continues to them
+        elif not resuming:
             remove_previous_run(out)     # --force: nothing of the old run mixed in, or resumed later
         if args.checkpoint_every is not None and not resuming:
             save_train_args(out, args)
@@ -115,6 +117,19 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise
     print_summary(job, scores)
     return 0
+
+
+class _Recorded(Callback):
+    """RUN_DIR/train_args.json rewritten with a resumed run's new --epochs / --checkpoint-every
+    once training begins: after every check of the resume has passed (a refused resume
+    leaves the record as it was), before the first epoch (an interrupted one still resumes
+    to them)."""
+
+    def __init__(self, out: Path, args: argparse.Namespace) -> None:
+        self.out, self.args = out, args
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        save_train_args(self.out, self.args)
 
 
 def remove_previous_run(out: Path) -> None:
@@ -175,6 +190,8 @@ def build_job(args: argparse.Namespace, out: Path) -> TrainJob:
     task, targets, classes, output, n_out = choose_task(args, data)
     train_rows, val_rows = split_rows(len(targets), args.val_fraction, args.seed,
                                       targets if task == "classify" else None)
+    check_network_size([data.X.shape[1], *args.layers, n_out],
+                       f" with the data's {data.X.shape[1]} inputs and {n_out} outputs")
     net = Network([data.X.shape[1], *args.layers, n_out], activation=args.activation, output=output,
                   seed=args.seed, dtype=args.dtype)
     net.fit_input_scaling(data.X[train_rows])       # statistics of the training split only
