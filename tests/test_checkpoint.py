@@ -289,6 +289,20 @@ HOSTILE = {
     "offsets overlap": lambda d, s: raw_header(
         d, lambda h: with_(h, theta=with_(h["theta"], data_offsets=[0, h["theta"]["data_offsets"][1]
                                                                   - h["theta"]["data_offsets"][0]]))),
+    "short mt19937 key": lambda d, s: rewrite(d, state=lambda st_: json.dumps(with_(
+        st_, rng={"bit_generator": "MT19937", "state": {"key": [1] * 10, "pos": 0}}))),
+    "unknown schedule": lambda d, s: rewrite(
+        d, run=lambda r: json.dumps(with_(r, schedule=with_(r["schedule"], name="evil")))),
+    "schedule with an unknown setting": lambda d, s: rewrite(
+        d, run=lambda r: json.dumps(with_(r, schedule=with_(r["schedule"], foo=1)))),
+    "no schedule": lambda d, s: rewrite(
+        d, run=lambda r: json.dumps({k: v for k, v in r.items() if k != "schedule"})),
+    "validation not an object": lambda d, s: rewrite(d, run=lambda r: json.dumps(with_(r, validation="x"))),
+    "validation without fraction": lambda d, s: rewrite(
+        d, run=lambda r: json.dumps(with_(r, validation={"data": None}))),
+    "batch size text": lambda d, s: rewrite(d, run=lambda r: json.dumps(with_(r, batch_size="big"))),
+    "negative l2": lambda d, s: rewrite(d, run=lambda r: json.dumps(with_(r, l2=-1.0))),
+    "shuffle not a flag": lambda d, s: rewrite(d, run=lambda r: json.dumps(with_(r, shuffle="yes"))),
     "truncated": lambda d, s: d[:-5],
     "trailing bytes": lambda d, s: d + b"\x00" * 8,
 }

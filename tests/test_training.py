@@ -88,7 +88,7 @@ def test_validation_loss_is_the_loss_of_the_epochs_final_weights(spiral):
 def test_validation_fraction_holds_out_a_stratified_share(spiral):
     X, y = spiral                                    # 100 rows of each of 3 classes
     net = nlayer.Network([2, 8, 3], seed=0)
-    X_tr, Y_tr, X_val, Y_val = nlayer.training.split_validation(
+    X_tr, Y_tr, X_val, Y_val, _ = nlayer.training.split_validation(
         net, net.prepare_X(X), net.prepare_Y(y), 0.2, np.random.default_rng(0))
     assert Y_val.sum(axis=0).tolist() == [20, 20, 20]    # 20 % of every class
     assert Y_tr.sum(axis=0).tolist() == [80, 80, 80]

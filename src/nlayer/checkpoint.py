@@ -223,10 +223,11 @@ class CheckpointState:
 def load_checkpoint(path: str | os.PathLike[str]) -> CheckpointState:
     """Read and validate a checkpoint. Raises ``ModelFormatError`` naming the defect."""
     p = Path(path)
+    _safetensors.read_header(p, what="checkpoint")     # the header and layout first: a crafted size costs nothing
     tensors, meta = decode(_safetensors.read(p, what="checkpoint"), str(p), what="checkpoint")
     try:
         return _build(p, tensors, meta)
-    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as e:
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError, IndexError, OverflowError) as e:
         if isinstance(e, ModelFormatError):
             raise
         raise ModelFormatError(f"{p}: invalid checkpoint contents: {e!s:.300}") from e
@@ -242,6 +243,39 @@ def _field(d: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
     return value
 
 
+def _check_run(p: Path, run: Any) -> None:
+    """The training options a checkpoint's ``run`` records, each as :func:`describe_run`
+    writes it (what resuming passes back to ``fit``); ``ModelFormatError`` naming the first
+    that is not. The network and optimizer are checked where they are built."""
+    where = f"{p} run"
+    batch_size = _field(run, "batch_size", (int, type(None)), where)
+    if batch_size is not None and batch_size < 1:
+        raise ModelFormatError(f"{where}: 'batch_size' must be null or a whole number >= 1; got {brief(batch_size)}")
+    l2 = _field(run, "l2", (int, float), where)
+    if not 0 <= l2 < float("inf"):
+        raise ModelFormatError(f"{where}: 'l2' must be a finite number >= 0; got {brief(l2)}")
+    _field(run, "shuffle", bool, where)
+    if "validation" not in run:                        # a Checkpoint callback used on its own records none
+        return _check_schedule(where, run)
+    validation = _field(run, "validation", dict, where)
+    fraction = _field(validation, "fraction", (int, float), f"{where} validation")
+    if not 0 <= fraction < 1 or set(validation) != {"fraction", "data"}:
+        raise ModelFormatError(f"{where}: 'validation' must be {{\"fraction\": 0 <= f < 1, \"data\": ...}}; "
+                               f"got {brief(validation)}")
+    _check_schedule(where, run)
+
+
+def _check_schedule(where: str, run: dict[str, Any]) -> None:
+    sched = _field(run, "schedule", dict, where)
+    name = _field(sched, "name", str, f"{where} schedule")
+    if name not in SCHEDULES:
+        raise ModelFormatError(f"{where}: unknown schedule {brief(name)}; expected one of {', '.join(SCHEDULES)}")
+    try:
+        SCHEDULES[name](**{k: v for k, v in sched.items() if k != "name"})
+    except (ConfigError, TypeError, ValueError) as e:
+        raise ModelFormatError(f"{where}: invalid schedule settings {brief(sched)}: {e!s:.300}") from None
+
+
 def _build(p: Path, tensors: dict[str, np.ndarray], meta: dict[str, str]) -> CheckpointState:
     expected = {"format", "format_version", "run", "state", "history"}
     if set(meta) != expected:
@@ -252,6 +286,7 @@ def _build(p: Path, tensors: dict[str, np.ndarray], meta: dict[str, str]) -> Che
         raise ModelFormatError(f"{p}: checkpoint format version {brief(meta['format_version'])} is not supported by "
                                f"this nlayer (it reads version {FORMAT_VERSION}); upgrade nlayer")
     run, state, hist = (json.loads(meta[k]) for k in ("run", "state", "history"))
+    _check_run(p, run)
     arch = _field(run, "network", dict, f"{p} run")
     sizes = _field(arch, "sizes", list, "network")
     problem = io.depth_problem(len(sizes) - 1)          # before summing or building: a crafted file may list 10**6

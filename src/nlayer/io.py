@@ -82,6 +82,8 @@ def save(net: Network, path: str | os.PathLike[str]) -> None:
     for name, arr in tensors.items():
         if not np.all(np.isfinite(arr)):
             raise ConfigError(f"cannot save: {name} contains NaN or infinity (did training diverge?)")
+    if standardized and not np.all(tensors["input_scale"] > 0):
+        raise ConfigError("cannot save: input_scale must be > 0 everywhere (it divides every input)")
     meta = {
         "format_version": FORMAT_VERSION,
         "sizes": [int(n) for n in net.sizes],
@@ -91,6 +93,11 @@ def save(net: Network, path: str | os.PathLike[str]) -> None:
         "dtype": dt.name,
         "standardized": standardized,
     }
+    try:                                           # what load checks of the layout, checked first
+        _check_architecture("the network", meta, {n: (ST_DTYPES[dt.name], a.shape) for n, a in tensors.items()})
+    except ModelFormatError as e:
+        raise ConfigError(f"cannot save {e} (a layer's W or b, or input_mean / input_scale, was replaced "
+                          "by an array of another shape)") from None
     atomic_write_bytes(path, _safetensors.encode(tensors, {"nlayer": json.dumps(meta)}))
 
 
@@ -138,6 +145,7 @@ def load(path: str | os.PathLike[str]) -> Network:
     the file and what is wrong. Nothing in the file is executed.
     """
     where = str(path)
+    read_header(where)                             # the header and layout first: a crafted size costs nothing
     arrays, extra = _safetensors.decode(_safetensors.read(where, what=WHAT), where, CODES, what=WHAT,
                                         max_tensors=MAX_TENSORS)
     meta = _check(where, extra, {name: (ST_DTYPES[a.dtype.name], a.shape) for name, a in arrays.items()})

@@ -20,6 +20,7 @@ convention), whose gradient adds ``l2 W[l]`` to ``dW[l]``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -71,13 +72,16 @@ def all_finite(X: Array) -> bool:
 
 
 def check_dtype(dtype: Any) -> np.dtype:
+    """The network's dtype: float32 or float64 in the machine's byte order (``">f8"`` is
+    float64 too; BLAS takes native arrays only). ``ConfigError`` for anything else, None
+    included (``np.dtype(None)`` would be float64, not the default float32)."""
     try:
-        dt = np.dtype(dtype)
+        dt = np.dtype(dtype) if dtype is not None else None
     except TypeError:
         dt = None
     if dt is None or dt.name not in DTYPES:
         raise ConfigError(f"dtype must be one of {', '.join(DTYPES)}; got {dtype!r}")
-    return dt
+    return np.dtype(dt.name)
 
 
 def check_sizes(sizes: Sequence[int]) -> list[int]:
@@ -232,7 +236,11 @@ class Network:
         if X.dtype.kind not in "biuf":
             raise DataError(f"X must be real numbers; got dtype {X.dtype}")
         if X.ndim != 2:
-            hint = " (use X.reshape(-1, 1) for a single feature)" if X.ndim == 1 else ""
+            hint = ""
+            if X.ndim == 1:                              # one sample of n_in features, or n samples of one
+                one_sample = X.shape[0] == self.n_inputs and self.n_inputs > 1
+                hint = (f" (use X.reshape(1, -1) for one sample of {self.n_inputs} features)" if one_sample
+                        else " (use X.reshape(-1, 1) for a single feature)")
             raise DataError(f"X must be 2-D (samples, features); got shape {X.shape}{hint}")
         if X.shape[1] != self.n_inputs:
             raise DataError(f"X has {X.shape[1]} features but the network expects {self.n_inputs}")
@@ -365,13 +373,17 @@ class Network:
 
     def loss(self, X: Any, y: Any, l2: float = 0.0) -> float:
         """The loss J on (X, y), without touching the gradients."""
+        raw = X
         X, Y = self.prepare_X(X), self.prepare_Y(y)
         _check_lengths(X, Y)
         l2 = _check_l2(l2)
         self.flat()                                      # re-link replaced arrays: the penalty reads theta
         from .training import evaluate
 
-        loss, _ = evaluate(self, X, Y, INFERENCE_CHUNK)
+        with np.errstate(over="ignore", invalid="ignore"):   # a non-finite loss is diagnosed below
+            loss, _ = evaluate(self, X, Y, INFERENCE_CHUNK)
+        if not math.isfinite(loss):
+            self.predict_proba(raw)                      # names a row that overflows, if one does
         return loss + self._l2_penalty(l2)
 
     def predict_proba(self, X: Any) -> Array:
@@ -395,7 +407,23 @@ class Network:
                 if not all_finite(Xc):
                     raise DataError(NON_FINITE_X)
                 self._check_standardizable(Xc, i)
+            # Finite X can still overflow inside the network (huge inputs for float32): a
+            # saturating activation may absorb it (tanh of inf is 1), so only a non-finite
+            # output is refused, never returned as a silent NaN.
+            if not all_finite(out[i : i + INFERENCE_CHUNK]):   # (chunk, n_out): a cheap pass
+                self._refuse_overflow(i, out[i : i + INFERENCE_CHUNK])
         return out
+
+    def _refuse_overflow(self, start: int, A: Array) -> None:
+        """``DataError`` naming the first row (from ``start``) of the outputs ``A`` that is not
+        finite although its inputs are: the network overflowed its dtype there (never a
+        silent NaN); ``ConfigError`` when the weights themselves are not finite."""
+        if not all_finite(self.flat()[0]):
+            raise ConfigError("the network's weights or biases contain NaN or infinity; load or train it again")
+        row = start + int(np.argwhere(~np.isfinite(A))[0][0])
+        raise DataError(f"row {row}: the network's output overflows {self.dtype.name}, the network's dtype, although X is "
+                        f"finite: the inputs are too large for this model; rescale X (standardise it as in "
+                        f"training) or use a float64 network")
 
     def _check_standardizable(self, Xc: Array, start: int) -> None:
         """``DataError`` naming the first value of the chunk ``Xc`` (its rows from ``start``)
@@ -429,7 +457,13 @@ class Network:
         """Predictions from output activations ``A`` (m, n_out), as :meth:`predict` returns them."""
         decided = self.output.decide(A)
         if self.classes is not None and self.is_classifier and decided.ndim == 1:
-            return np.asarray(self.classes)[decided]
+            labels = np.asarray(self.classes)
+            want = max(self.n_outputs, 2)                # a single sigmoid unit decides between two
+            if labels.ndim != 1 or labels.shape[0] != want:
+                raise ConfigError(f"net.classes must list {want} labels, one per class in output order; "
+                                  f"got {len(self.classes) if labels.ndim else 'a scalar'}: set it to "
+                                  f"{want} labels, or to None for class indices")
+            return labels[decided]
         return decided
 
     def fit(self, X: Any, y: Any, **kwargs: Any) -> History:

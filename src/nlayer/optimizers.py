@@ -324,8 +324,9 @@ def make_optimizer(name: str | Optimizer, lr: float, **options: Any) -> Optimize
     when they are None). An ``Optimizer`` instance is returned as is."""
     if isinstance(name, Optimizer):
         return name
-    if name not in OPTIMIZERS:
-        raise ConfigError(f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
+    if not isinstance(name, str) or name not in OPTIMIZERS:
+        raise ConfigError(f"unknown optimizer {name!r:.60}; choose one of: {', '.join(OPTIMIZERS)}, "
+                          "or pass an Optimizer instance")
     cls = OPTIMIZERS[name]
     accepted = {"momentum": ("momentum",), "nesterov": ("momentum",), "adam": ("beta1", "beta2", "eps")}
     kwargs = {k: v for k, v in options.items() if v is not None and k in accepted.get(name, ())}

@@ -54,6 +54,9 @@ class History:
     lr: list[float] = field(default_factory=list)
     best_epoch: int | None = None
     stopped_early: bool = False
+    # (rows, validation_fraction, held-out row indices) of the run's validation_fraction split,
+    # so that a fit continuing the run (initial_epoch, history) holds out the same rows
+    held_out: tuple[int, float, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     @property
     def epochs(self) -> int:
@@ -139,11 +142,15 @@ def evaluate(
 
 
 def split_validation(
-    net: Network, X: Array, Y: Array, fraction: float, rng: np.random.Generator
-) -> tuple[Array, Array, Array, Array]:
-    """Hold out ``fraction`` of the rows (stratified by class for softmax outputs)."""
+    net: Network, X: Array, Y: Array, fraction: float, rng: np.random.Generator, val: Array | None = None,
+) -> tuple[Array, Array, Array, Array, Array]:
+    """Hold out ``fraction`` of the rows (stratified by class for softmax outputs), or the
+    rows ``val`` when given (nothing drawn). Returns X, Y, X_val, Y_val and the sorted
+    indices of the held-out rows."""
     n = X.shape[0]
-    if net.output.name == "softmax":
+    if val is not None:
+        pass
+    elif net.output.name == "softmax":
         labels = Y.argmax(axis=1)
         val_idx = []
         for c in np.unique(labels):
@@ -157,7 +164,7 @@ def split_validation(
             f"validation_fraction={fraction} of {n} rows leaves an empty training or validation set"
         )
     train = np.setdiff1d(np.arange(n), val, assume_unique=True)
-    return X[train], Y[train], X[val], Y[val]
+    return X[train], Y[train], X[val], Y[val], val
 
 
 def resolve_optimizer(optimizer: str | Optimizer, lr: float | None, **hyper: Any) -> tuple[Optimizer, float]:
@@ -287,6 +294,9 @@ def fit(
         "early_stopping", early_stopping, 1, "a patience in epochs >= 1, or None")
     min_delta = non_negative("min_delta", min_delta)
     validation_fraction = _check_validation(validation_data, validation_fraction)
+    if history is not None and not isinstance(history, History):
+        raise ConfigError(f"history must be the History an earlier fit returned, or None; got "
+                          f"{type(history).__name__}")
     hooks = _hooks(callbacks)
     X, Y = net.prepare_X(X), net.prepare_Y(y)
     _check_lengths(X, Y)
@@ -297,7 +307,15 @@ def fit(
         X_val, Y_val = net.prepare_X(validation_data[0]), net.prepare_Y(validation_data[1])
         _check_lengths(X_val, Y_val)
     elif validation_fraction > 0:
-        X, Y, X_val, Y_val = split_validation(net, X, Y, validation_fraction, rng)
+        # A call continuing a run (its History given) holds out the rows the run's first call
+        # held out, without drawing from rng: the rows validated on are never trained on, and
+        # the shuffles continue as in one uninterrupted run.
+        held = history.held_out if history is not None and initial_epoch > 0 else None
+        same = held is not None and held[0] == X.shape[0] and held[1] == validation_fraction
+        X, Y, X_val, Y_val, val = split_validation(net, X, Y, validation_fraction, rng,
+                                                   held[2] if same and held is not None else None)
+        if history is not None:
+            history.held_out = (X.shape[0] + val.size, validation_fraction, val)
     opt, lr0 = resolve_optimizer(optimizer, lr, momentum=momentum, beta1=beta1, beta2=beta2, eps=eps)
     opt.lr0 = lr0                                  # a later fit continuing this run starts from it
     theta, dtheta = net.flat()
@@ -338,6 +356,7 @@ def _run(
     best_value, wait = math.inf, 0
     for hook in hooks:
         hook.on_train_begin(tr)
+    first_step = True                              # no step taken yet by this call
     while tr.epoch < epochs and not tr.stop_training:
         epoch = tr.epoch
         opt.set_epoch_lr(tr.schedule(epoch, tr.lr0))  # lr0 stays: a continued run resumes the schedule
@@ -352,7 +371,11 @@ def _run(
                 descend = steps is not None and stop < batches.n
                 loss = net.train_step(Xb, Yb, tr.l2, scale or 1.0, steps if descend else None)   # gradients x scale
                 if not math.isfinite(loss):
+                    if first_step and all_finite(last_good):
+                        np.copyto(theta, last_good)    # a fused step was taken inside backprop
+                        _overflowed(tr, Xb, loss)      # at the weights it started from: the data, not the lr
                     _diverged(tr, theta, last_good, epoch, loss)
+                first_step = False
                 total += loss * (stop - start)
                 if accuracy is not None:
                     accuracy.record(start, stop, Yb)
@@ -480,6 +503,20 @@ class _Accuracy:
             return correct / self.hits.shape[0]
         correct, self.correct = self.correct, 0
         return correct / self.n_rows
+
+
+def _overflowed(tr: Trainer, Xb: Array, loss: float) -> None:
+    """``DataError`` for a loss that is not finite at a call's first step, before any update:
+    the data overflows the network's dtype with the weights it started from (lowering the
+    learning rate cannot help). The caller has restored those weights."""
+    net = tr.network
+    scale = "" if net.input_mean is not None else "standardise X (net.fit_input_scaling(X)) or "
+    raise DataError(
+        f"the loss was {loss} at the first step, before any update: the training data overflows "
+        f"{net.dtype.name} in the network as it starts (largest |X| in the first batch, as trained: "
+        f"{float(np.max(np.abs(Xb))):.3g}, or a target too large for the loss); {scale}rescale the "
+        f"data, or use dtype='float64'"
+    )
 
 
 def _diverged(tr: Trainer, theta: Array, last_good: Array, epoch: int, loss: float) -> None:
