@@ -244,13 +244,29 @@ class Network:
             raise DataError(f"X must be 2-D (samples, features); got shape {X.shape}{hint}")
         if X.shape[1] != self.n_inputs:
             raise DataError(f"X has {X.shape[1]} features but the network expects {self.n_inputs}")
-        X = as_float_array(X, self.dtype, "X has values")
+        X = as_float_array(X, self._raw_dtype(X), "X has values")
         if check_finite and not all_finite(X):
             raise DataError(NON_FINITE_X)
-        return self.standardize(X) if standardize else X
+        if not standardize or self.input_mean is None:
+            return X
+        with np.errstate(over="ignore", invalid="ignore"):  # refused below, not warned about
+            Xs = self.standardize(X)
+        if check_finite and not all_finite(Xs):
+            self._check_standardizable(X, 0)
+        return Xs
+
+    def _raw_dtype(self, X: Array) -> np.dtype:
+        """The dtype raw inputs are held in until they are standardised: the network's, or
+        float64 for a float32 network with input scaling given wider numbers, so that
+        ``X - input_mean`` is taken before float32 rounds X (a column of timestamps near
+        1.7e9 would otherwise lose every step below 128)."""
+        if self.input_mean is not None and self.dtype == np.float32 and X.dtype != np.float32:
+            return np.dtype(np.float64)
+        return self.dtype
 
     def standardize(self, X: Array) -> Array:
-        """``(X - input_mean) / input_scale`` in the network's dtype (X itself when not set)."""
+        """``(X - input_mean) / input_scale`` in the network's dtype (X itself when not set),
+        computed in X's precision (float64 raw inputs stay float64 until the result)."""
         if self.input_mean is None or self.input_scale is None:
             return X
         return ((X - self.input_mean) / self.input_scale).astype(self.dtype, copy=False)
@@ -392,7 +408,7 @@ class Network:
         Class probabilities for softmax (rows sum to 1), per-label probabilities for
         sigmoid, predicted values for identity.
         """
-        X = self.prepare_X(X, standardize=False, check_finite=False)   # both chunk by chunk below
+        X = self.prepare_X(X, standardize=False, check_finite=False)   # both chunk by chunk below (raw dtype)
         out = np.empty((X.shape[0], self.n_outputs), dtype=self.dtype)
         first = self.layers[0]
         for i in range(0, X.shape[0], INFERENCE_CHUNK):

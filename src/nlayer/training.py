@@ -314,8 +314,7 @@ def fit(
         same = held is not None and held[0] == X.shape[0] and held[1] == validation_fraction
         X, Y, X_val, Y_val, val = split_validation(net, X, Y, validation_fraction, rng,
                                                    held[2] if same and held is not None else None)
-        if history is not None:
-            history.held_out = (X.shape[0] + val.size, validation_fraction, val)
+        held = (X.shape[0] + val.size, validation_fraction, val)
     opt, lr0 = resolve_optimizer(optimizer, lr, momentum=momentum, beta1=beta1, beta2=beta2, eps=eps)
     opt.lr0 = lr0                                  # a later fit continuing this run starts from it
     theta, dtheta = net.flat()
@@ -327,6 +326,8 @@ def fit(
         batch_size=_check_batch_size(batch_size, X.shape[0]), shuffle=bool(shuffle),
         history=history if history is not None else History(), epoch=initial_epoch,
     )
+    if validation_fraction > 0:
+        trainer.history.held_out = held             # for a later fit that continues this run
     net.history = trainer.history
     _run(trainer, X, Y, X_val, Y_val, epochs, patience, min_delta, hooks)
     return trainer.history
@@ -515,7 +516,7 @@ def _overflowed(tr: Trainer, Xb: Array, loss: float) -> None:
         f"the loss was {loss} at the first step, before any update: the training data overflows "
         f"{net.dtype.name} in the network as it starts (largest |X| in the first batch, as trained: "
         f"{float(np.max(np.abs(Xb))):.3g}, or a target too large for the loss); {scale}rescale the "
-        f"data, or use dtype='float64'"
+        f"data, or use a float64 network (dtype='float64'; --dtype float64 on the command line)"
     )
 
 

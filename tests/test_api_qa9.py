@@ -1,0 +1,159 @@
+"""The Python API on inputs a QA pass found mishandled: finite inputs that overflow the
+network, files `save` wrote but `load` refused, a crafted file's size, byte orders, a
+continued fit's validation split, and plain Python errors where nlayer's were due."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import nlayer
+from nlayer import Adam, Network
+from nlayer.errors import ConfigError, DataError, ModelFormatError
+
+HUGE = np.array([[1.0, 2.0], [3e38, 3e38], [0.5, 0.5]])      # finite, but X W[1] overflows float32
+
+
+# ------------------------------------------------------------------ overflow inside the network
+def test_predict_proba_names_the_row_whose_output_overflows_instead_of_returning_nan():
+    net = Network([2, 4, 3], seed=0)
+    with pytest.raises(DataError, match=r"row 1: the network's output overflows float32.*rescale X"):
+        net.predict_proba(HUGE)
+    with pytest.raises(DataError, match="row 1"):
+        net.predict(HUGE)
+
+
+def test_loss_names_the_row_whose_output_overflows():
+    with pytest.raises(DataError, match="row 1"):
+        Network([2, 4, 3], seed=0).loss(HUGE, [0, 1, 2])
+
+
+def test_an_identity_output_that_overflows_is_refused_too():
+    net = Network([2, 4, 1], output="identity", seed=0)
+    with pytest.raises(DataError, match="row 1"):
+        net.predict(HUGE)
+
+
+def test_a_saturating_activation_that_absorbs_the_overflow_still_predicts():
+    net = Network([2, 4, 3], activation="tanh", seed=0)
+    assert np.isfinite(net.predict_proba(HUGE)).all()
+
+
+def test_a_first_loss_that_overflows_is_blamed_on_the_data_and_changes_nothing():
+    X, y = np.repeat(HUGE, 10, axis=0), np.tile([0, 1, 2], 10)
+    for batch_size in (4, None):
+        net = Network([2, 4, 3], seed=0)
+        before = net.flat()[0].copy()
+        with pytest.raises(DataError, match="before any update.*overflows float32.*float64"):
+            net.fit(X, y, epochs=2, batch_size=batch_size)
+        np.testing.assert_array_equal(net.flat()[0], before)
+
+
+def test_non_finite_weights_are_named_as_such():
+    net = Network([2, 4, 3], seed=0)
+    net.layers[1].W[0, 0] = np.inf
+    with pytest.raises(ConfigError, match="weights or biases contain NaN or infinity"):
+        net.predict_proba(np.ones((2, 2)))
+
+
+# ------------------------------------------------------------------ float32 keeps the inputs' resolution
+def test_a_float32_network_standardises_large_offsets_before_rounding():
+    t = 1.7e9 + np.arange(100.0)                       # float32 steps are 128 apart there
+    net = Network([1, 4, 2], seed=0)
+    net.fit_input_scaling(t[:, None])
+    Xs = net.prepare_X(t[:, None])
+    assert Xs.dtype == np.float32 and np.unique(Xs).size == 100
+    np.testing.assert_allclose(np.diff(Xs[:, 0]), 1 / float(net.input_scale[0]), rtol=1e-3)
+    probs = net.predict_proba(t[:, None])              # the chunked path standardises the same way
+    np.testing.assert_array_equal(probs, net.forward(Xs).copy())
+
+
+# ------------------------------------------------------------------ save writes only what load reads
+@pytest.mark.parametrize("change, message", [
+    (lambda n: setattr(n, "input_scale", np.array([1.0, 0.0], np.float32)), "input_scale must be > 0"),
+    (lambda n: setattr(n, "input_scale", np.ones(3, np.float32)), "input_scale' has shape"),
+    (lambda n: setattr(n.layers[1], "W", np.zeros((5, 3), np.float32)), "shapes do not chain"),
+])
+def test_save_refuses_a_network_load_would_refuse_and_keeps_the_old_file(tmp_path, change, message):
+    path = tmp_path / "m.safetensors"
+    nlayer.save(Network([2, 4, 3], seed=0), path)
+    before = path.read_bytes()
+    net = Network([2, 4, 3], seed=1)
+    net.input_mean, net.input_scale = np.zeros(2, np.float32), np.ones(2, np.float32)
+    change(net)
+    with pytest.raises(ConfigError, match=message):
+        nlayer.save(net, path)
+    assert path.read_bytes() == before
+    nlayer.load(path)
+
+
+def test_a_crafted_file_is_refused_from_its_header_without_reading_the_rest(tmp_path):
+    path = tmp_path / "sparse.safetensors"
+    with open(path, "wb") as f:                        # 256 MiB on paper, no disk used
+        f.write((50).to_bytes(8, "little") + b"{" + b" " * 49)
+        f.truncate(2**28)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFormatError, match="header is not UTF-8 JSON"):
+            nlayer.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20
+
+
+# ------------------------------------------------------------------ dtypes
+def test_a_big_endian_dtype_is_the_native_one_and_trains():
+    X, y = nlayer.datasets.spiral(20, 3, seed=0)
+    for optimizer in ("sgd", "adam"):
+        net = Network([2, 8, 3], dtype=">f8", seed=0)
+        assert net.dtype == np.dtype(np.float64) and net.dtype.isnative
+        net.fit(X, y, epochs=1, batch_size=16, optimizer=optimizer)
+
+
+def test_dtype_none_is_refused_rather_than_float64():
+    with pytest.raises(ConfigError, match="dtype must be one of float32, float64; got None"):
+        Network([2, 3], dtype=None)
+
+
+# ------------------------------------------------------------------ a continued fit
+def test_a_fit_continued_with_validation_fraction_keeps_its_split_and_matches_one_run():
+    X, y = nlayer.datasets.spiral(20, 3, seed=0)
+    kw = dict(batch_size=16, validation_fraction=0.2)
+    whole = Network([2, 8, 3], seed=1)
+    whole.fit(X, y, epochs=10, optimizer=Adam(0.01), seed=np.random.default_rng(7), **kw)
+    split = Network([2, 8, 3], seed=1)
+    opt, rng = Adam(0.01), np.random.default_rng(7)
+    history = split.fit(X, y, epochs=4, optimizer=opt, seed=rng, **kw)
+    split.fit(X, y, epochs=10, optimizer=opt, seed=rng, initial_epoch=4, history=history, **kw)
+    np.testing.assert_array_equal(split.flat()[0], whole.flat()[0])
+    assert history.val_loss == whole.history.val_loss
+
+
+# ------------------------------------------------------------------ nlayer's errors, not Python's
+def test_an_optimizer_given_as_a_list_is_a_config_error():
+    X, y = nlayer.datasets.spiral(10, 3, seed=0)
+    with pytest.raises(ConfigError, match="unknown optimizer"):
+        Network([2, 4, 3]).fit(X, y, optimizer=["sgd"])
+
+
+def test_class_labels_of_the_wrong_length_are_named_at_predict():
+    net = Network([2, 4, 3], seed=0)
+    net.classes = ["a", "b"]
+    with pytest.raises(ConfigError, match="net.classes must list 3 labels"):
+        net.predict(np.ones((2, 2)))
+
+
+def test_a_history_that_is_not_a_history_is_a_config_error():
+    X, y = nlayer.datasets.spiral(10, 3, seed=0)
+    with pytest.raises(ConfigError, match="history must be the History"):
+        Network([2, 4, 3]).fit(X, y, epochs=1, history={"loss": []})
+
+
+def test_one_sample_given_as_a_vector_gets_the_reshape_that_works():
+    with pytest.raises(DataError, match=r"X.reshape\(1, -1\) for one sample of 2 features"):
+        Network([2, 5, 3]).predict(np.array([0.1, 0.2]))
+    with pytest.raises(DataError, match=r"X.reshape\(-1, 1\) for a single feature"):
+        Network([1, 5, 3]).predict(np.array([0.1, 0.2, 0.3]))
