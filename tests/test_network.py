@@ -173,7 +173,8 @@ def test_float64_network_standardises_columns_whose_squares_overflow_float64():
 
 
 def test_values_too_far_from_their_mean_for_the_dtype_are_refused_naming_the_column_and_the_fix(spiral):
-    X = np.array([[0.0, 3e38], [1.0, 3e38], [2.0, 3e38], [3.0, -3e38]])   # mean 1.5e38: 4.5e38 from -3e38
+    X64 = np.array([[0.0, 3e38], [1.0, 3e38], [2.0, 3e38], [3.0, -3e38]])   # mean 1.5e38: 4.5e38 from -3e38
+    X = X64.astype(np.float32)                      # float32 inputs: X - mean overflows before / scale
     net = nlayer.Network([2, 4, 3], seed=0)
     net.fit_input_scaling(spiral[0])
     mean, scale = net.input_mean.copy(), net.input_scale.copy()
@@ -183,6 +184,8 @@ def test_values_too_far_from_their_mean_for_the_dtype_are_refused_naming_the_col
         net.fit_input_scaling(X)
     np.testing.assert_array_equal(net.input_mean, mean)       # refused: the earlier statistics stay
     np.testing.assert_array_equal(net.input_scale, scale)
+    net.fit_input_scaling(X64)                                # float64 inputs stay float64 until scaled
+    assert np.all(np.isfinite(net.prepare_X(X64))) and net.prepare_X(X64).dtype == np.float32
     wide = nlayer.Network([2, 4, 3], seed=0, dtype="float64")
     wide.fit_input_scaling(X)                                 # the fix named
     assert np.all(np.isfinite(wide.standardize(wide.prepare_X(X, standardize=False))))

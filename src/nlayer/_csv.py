@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -19,7 +20,8 @@ from .errors import DataError
 NON_FINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
 
 
-def load_csv(where: str, raw: bytes, target: str | None, features_only: bool, n_features: int | None) -> Table:
+def load_csv(where: str, raw: bytes, target: str | None, features_only: bool, n_features: int | None,
+             ignore_target: bool = False) -> Table:
     """The table in the bytes ``raw`` of the file ``where`` (arguments as for ``load_table``)."""
     if b"\x00" in raw:
         line = raw.count(b"\n", 0, raw.index(b"\x00")) + 1
@@ -47,6 +49,7 @@ def load_csv(where: str, raw: bytes, target: str | None, features_only: bool, n_
     if not features:
         raise DataError(
             f"{where}: only one column ({names[0]!r}); a CSV needs feature columns and a target column"
+            f"{_separator_hint(names[0])}"
         )
     if n_features is not None and len(features) != n_features:
         besides = "" if t is None else f" besides the target {names[t]!r}"
@@ -61,22 +64,30 @@ def load_csv(where: str, raw: bytes, target: str | None, features_only: bool, n_
             raise DataError(f"{where}, line {line}: {len(row)} fields but the header has {len(names)}{hint}")
         for j, i in enumerate(features):
             X[r, j] = _number(where, line, names[i], row[i])
-        if t is not None:
+        if t is not None and not ignore_target:
             y_cells.append((line, row[t].strip()))
-    y = np.empty(0) if t is None else _target(where, names[t], y_cells)
+    y = np.empty(0) if t is None or ignore_target else _target(where, names[t], y_cells)
     lines = np.array([line for line, _ in data], dtype=np.int64)
     return Table(X, y, [names[i] for i in features], "" if t is None else names[t], where, lines)
 
 
 def _csv_rows(where: str, text: str) -> list[tuple[int, list[str]]]:
-    """(first line, fields) for every non-blank row, lines as an editor counts them;
-    csv errors become DataError."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    """(first line, fields) for every row that is not blank (empty or only whitespace),
+    lines as an editor counts them; csv errors become DataError."""
+    last = [""]                                      # the last line the reader took
+
+    def lines() -> Iterator[str]:
+        for line in io.StringIO(text, newline=""):
+            last[0] = line
+            yield line
+
+    reader = csv.reader(lines(), strict=True)
     rows: list[tuple[int, list[str]]] = []
     end = 0                                          # the last line of the previous record
     try:
         for row in reader:
-            if row:                                  # a record's first line (a quoted cell may span more)
+            blank = len(row) == 1 and not row[0].strip() and reader.line_num == end + 1 and '"' not in last[0]
+            if row and not blank:                    # a record's first line (a quoted cell may span more)
                 rows.append((end + 1, row))
             end = reader.line_num
     except csv.Error as e:
@@ -110,7 +121,15 @@ def _number(where: str, line: int, column: str, cell: str) -> float:
         raise DataError(f"{where}, line {line}, column {column!r}: empty field; fill it in or remove the row")
     if s.lower() in NON_FINITE:
         raise DataError(f"{where}, line {line}, column {column!r}: {s!r} is not a finite number; fix or drop the row")
-    raise DataError(f"{where}, line {line}, column {column!r}: {s[:40]!r} is not a number")
+    raise DataError(f"{where}, line {line}, column {column!r}: {s[:40]!r} is not a number{_separator_hint(s)}")
+
+
+def _separator_hint(cell: str) -> str:
+    """A hint for a cell that holds a whole row of a file separated by ``;`` or tabs."""
+    for sep, name in ((";", "semicolons"), ("\t", "tabs")):
+        if sep in cell:
+            return f" (nlayer reads comma-separated files; this one looks separated by {name}: save it with commas)"
+    return ""
 
 
 def _target(where: str, column: str, cells: list[tuple[int, str]]) -> np.ndarray:

@@ -8,7 +8,7 @@ numbers, ``str`` for text.
   sample. Every feature cell must be a plain decimal number; the target column (by name,
   else the last one) holds numbers or text labels. Integers are read exactly, as int64;
   integers written otherwise than plainly (``007``, ``+5``) or beyond int64 are kept as
-  text, so that class labels come back as written. Blank lines are skipped.
+  text, so that class labels come back as written. Blank lines (empty or only whitespace) are skipped.
 * NPZ (``np.savez(path, X=X, y=y)``): a 2-D numeric ``X`` and a 1-D ``y`` (or the array
   named by ``target``) of the same length. Arrays are read by nlayer itself from the zip
   members after all their headers were checked (shapes, dtypes, sizes), so nothing is
@@ -47,7 +47,7 @@ __all__ = ["MAX_CLASSES", "TASKS", "ColumnCountError", "Table", "check_scalable"
 
 def load_table(
     path: str | os.PathLike[str], target: str | None = None, *, min_rows: int = 2, features_only: bool = False,
-    n_features: int | None = None,
+    n_features: int | None = None, ignore_target: bool = False,
 ) -> Table:
     """Load a ``.csv`` or ``.npz`` data file; ``DataError`` on anything wrong with it.
 
@@ -59,6 +59,9 @@ def load_table(
             then empty, shape (0,), and ``target_name`` is "" (for ``predict`` inputs).
         n_features: the number of feature columns a model expects; another number raises
             :class:`ColumnCountError` before any value is read.
+        ignore_target: a CSV's target column is not a feature, but its cells are not read
+            (they may be empty: rows still to be labelled); ``y`` is then empty, shape (0,).
+            An NPZ's target array is read as usual.
     """
     where = str(path)
     p = Path(path)
@@ -71,16 +74,15 @@ def load_table(
         raise DataError(f"{where}: unsupported file type {suffix or '(none)'!r}; use a .csv or .npz file")
     try:
         if suffix == ".csv":
-            table = load_csv(where, _read_bytes(where), target, features_only, n_features)
+            table = load_csv(where, _read_bytes(where), target, features_only, n_features, ignore_target)
         else:
             table = load_npz(where, target, features_only, n_features)
     except OSError as e:
         raise DataError(f"{where}: cannot read ({e.strerror or e})") from None
     if table.X.shape[0] < min_rows:
-        raise DataError(
-            f"{where}: {table.X.shape[0]} data row(s); at least {min_rows} are needed "
-            "(training needs several samples per class)"
-        )
+        why = " (training needs several samples per class)" if min_rows > 1 else ""
+        raise DataError(f"{where}: {table.X.shape[0]} data row(s); at least {min_rows} "
+                        f"{'is' if min_rows == 1 else 'are'} needed{why}")
     return table
 
 

@@ -225,12 +225,14 @@ class Network:
         return [g for layer in self.layers for g in (layer.dW, layer.db)]
 
     # ------------------------------------------------------------------ boundary
-    def prepare_X(self, X: Any, standardize: bool = True, check_finite: bool = True) -> Array:
+    def prepare_X(self, X: Any, standardize: bool = True, check_finite: bool = True, scaled: bool = False) -> Array:
         """X as a C-contiguous (m, n_in) array of the network's dtype, standardised if set
         (unless ``standardize=False``: then see :meth:`standardize`).
 
         Raises ``DataError`` naming the problem for anything else. ``check_finite=False``
         leaves the NaN / infinity check to the caller (``predict_proba`` does it on the fly).
+        Unstandardised X of a network with input scaling (or ``scaled``: about to get it) is
+        held as :meth:`_raw_dtype` says.
         """
         X = as_array(X, "X")
         if X.dtype.kind not in "biuf":
@@ -244,7 +246,7 @@ class Network:
             raise DataError(f"X must be 2-D (samples, features); got shape {X.shape}{hint}")
         if X.shape[1] != self.n_inputs:
             raise DataError(f"X has {X.shape[1]} features but the network expects {self.n_inputs}")
-        X = as_float_array(X, self._raw_dtype(X), "X has values")
+        X = as_float_array(X, self._raw_dtype(X, scaled), "X has values")
         if check_finite and not all_finite(X):
             raise DataError(NON_FINITE_X)
         if not standardize or self.input_mean is None:
@@ -255,12 +257,12 @@ class Network:
             self._check_standardizable(X, 0)
         return Xs
 
-    def _raw_dtype(self, X: Array) -> np.dtype:
+    def _raw_dtype(self, X: Array, scaled: bool = False) -> np.dtype:
         """The dtype raw inputs are held in until they are standardised: the network's, or
         float64 for a float32 network with input scaling given wider numbers, so that
         ``X - input_mean`` is taken before float32 rounds X (a column of timestamps near
         1.7e9 would otherwise lose every step below 128)."""
-        if self.input_mean is not None and self.dtype == np.float32 and X.dtype != np.float32:
+        if (scaled or self.input_mean is not None) and self.dtype == np.float32 and X.dtype != np.float32:
             return np.dtype(np.float64)
         return self.dtype
 
@@ -281,7 +283,7 @@ class Network:
     def fit_input_scaling(self, X: Any) -> None:
         """Learn ``input_mean`` and ``input_scale`` from X (constant columns get scale 1), computed
         in float64, stored in the network's dtype; ``DataError`` if X cannot be standardised in it."""
-        X = self.prepare_X(X, standardize=False)
+        X = self.prepare_X(X, standardize=False, scaled=True)   # held as prepare_X will hold raw inputs
         mean, scale = _input_statistics(X, self.dtype)      # (n_in,) each; refused: nothing changes
         self.input_mean, self.input_scale = mean, scale
 
@@ -437,9 +439,9 @@ class Network:
         if not all_finite(self.flat()[0]):
             raise ConfigError("the network's weights or biases contain NaN or infinity; load or train it again")
         row = start + int(np.argwhere(~np.isfinite(A))[0][0])
-        raise DataError(f"row {row}: the network's output overflows {self.dtype.name}, the network's dtype, although X is "
-                        f"finite: the inputs are too large for this model; rescale X (standardise it as in "
-                        f"training) or use a float64 network")
+        raise DataError(f"row {row}: the network's output overflows {self.dtype.name}, the network's dtype, "
+                        "although X is finite: the inputs are too large for this model; rescale X "
+                        "(standardise it as in training) or use a float64 network")
 
     def _check_standardizable(self, Xc: Array, start: int) -> None:
         """``DataError`` naming the first value of the chunk ``Xc`` (its rows from ``start``)
@@ -522,8 +524,8 @@ def _input_statistics(X: Array, dtype: np.dtype) -> tuple[Array, Array]:
     mu, sigma = _column_statistics(X)                        # float64 (n,) each
     mean, std = mu.astype(dtype), sigma.astype(dtype)
     scale = np.where(std > 0, std, 1.0).astype(dtype)
-    with np.errstate(over="ignore"):                         # max |X - mean|, as standardize computes it
-        far = np.maximum(X.max(axis=0) - mean, mean - X.min(axis=0))
+    with np.errstate(over="ignore"):                         # max |X - mean| / scale, as standardize computes it
+        far = (np.maximum(X.max(axis=0) - mean, mean - X.min(axis=0)) / scale).astype(dtype)
     bad = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(scale) & np.isfinite(far)))
     if bad.size:
         j = int(bad[0])

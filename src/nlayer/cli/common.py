@@ -25,9 +25,11 @@ def say(args: argparse.Namespace, message: str) -> None:
         print(message)
 
 
-def load_dataset(spec: str, target: str | None = None, min_rows: int = 2, n_features: int | None = None) -> Table:
+def load_dataset(spec: str, target: str | None = None, min_rows: int = 2, n_features: int | None = None,
+                 ignore_target: bool = False) -> Table:
     """``spiral`` (the lecture's 300 points, seed 0) or a CSV/NPZ file via ``nlayer.data``
-    (``n_features``: the columns a model expects, checked before a file's values are read)."""
+    (``n_features``: the columns a model expects, checked before a file's values are read;
+    ``ignore_target``: a CSV's target cells are not read, as ``predict`` needs none)."""
     if spec == "spiral":
         if target is not None:
             raise ConfigError("--target applies to CSV files; the spiral has no columns to choose from")
@@ -35,4 +37,4 @@ def load_dataset(spec: str, target: str | None = None, min_rows: int = 2, n_feat
 
         X, y = spiral(100, 3, noise=0.2, seed=0, dtype="float64")
         return Table(X, y, ["x1", "x2"], "class", "spiral")
-    return load_table(spec, target=target, min_rows=min_rows, n_features=n_features)
+    return load_table(spec, target=target, min_rows=min_rows, n_features=n_features, ignore_target=ignore_target)

@@ -20,6 +20,8 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
         raise ConfigError(f"--batch must be >= 1; got {args.batch}")
     if not args.threshold > 0:
         raise ConfigError(f"--threshold must be > 0; got {args.threshold}")
+    if not 0 <= args.l2 < float("inf"):           # named as the option, not as gradient_check's argument
+        raise ConfigError(f"--l2 must be a finite number >= 0; got {args.l2}")
     check_network_size(args.layers)
     net = Network(args.layers, activation=args.activation, output=args.output, seed=args.seed, dtype="float64")
     rng = np.random.default_rng(args.seed + 1)

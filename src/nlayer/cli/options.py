@@ -24,7 +24,7 @@ MAX_PARAMETERS = 2**31   # weights and biases: 8 GiB each for W, dW and every op
 def ints(text: str) -> list[int]:
     """``"100,100"`` -> ``[100, 100]``: comma-separated whole numbers >= 1 (an argparse ``type``)."""
     try:
-        values = [int(v) for v in text.split(",") if v.strip()]
+        values = [int(v) for v in text.split(",")]      # an empty entry (8,,8 or 8,) is refused, not dropped
     except ValueError:
         values = []
     if not values or any(v < 1 for v in values):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import os
 import sys
 
 import numpy as np
@@ -24,7 +25,8 @@ def predict_features(net: Network, spec: str, target: str | None) -> np.ndarray:
     """The model's input columns from DATA, matched by count and order (not by name).
 
     DATA holds the model's n_in feature columns, in training order, and may also hold the
-    target column (named by ``--target``, else the last column), which is then ignored.
+    target column (named by ``--target``, else the last column), which is then ignored: its
+    cells are not read, so they may be empty (rows still to be labelled) or anything else.
     An NPZ needs ``X``; its ``y`` (or the array named by ``--target``) is optional.
     Column counts are checked from the CSV header or the NPZ array header before any value
     is read, and a bad cell is reported where it is, as ``evaluate`` would.
@@ -33,7 +35,7 @@ def predict_features(net: Network, spec: str, target: str | None) -> np.ndarray:
 
     n_in = net.n_inputs
     if spec == "spiral" or target is not None:
-        data = load_dataset(spec, target, min_rows=1, n_features=n_in)
+        data = load_dataset(spec, target, min_rows=1, n_features=n_in, ignore_target=True)
     elif spec.lower().endswith(".npz"):
         data = load_table(spec, min_rows=1, features_only=True, n_features=n_in)
     else:
@@ -41,7 +43,7 @@ def predict_features(net: Network, spec: str, target: str | None) -> np.ndarray:
             data = load_table(spec, min_rows=1, features_only=True, n_features=n_in)    # the features alone
         except ColumnCountError as error:            # or followed by the target column
             try:
-                data = load_table(spec, min_rows=1, n_features=n_in)
+                data = load_table(spec, min_rows=1, n_features=n_in, ignore_target=True)
             except ColumnCountError:
                 raise DataError(_count_message(spec, n_in, f"{error.found} columns")) from None
         except DataError as alone:                   # n_in columns, one with a bad cell: a feature's,
@@ -69,7 +71,7 @@ def check_in_range(net: Network, data: Table) -> None:
     for start in range(0, data.X.shape[0], INFERENCE_CHUNK):
         Xc = data.X[start : start + INFERENCE_CHUNK]
         with np.errstate(over="ignore", invalid="ignore"):
-            Z = net.standardize(Xc.astype(dtype))        # (chunk, n_in); inf where it overflows
+            Z = net.standardize(Xc)                      # (chunk, n_in) in dtype; inf where it overflows
         bad = np.argwhere(~np.isfinite(Z))
         if bad.size:
             i, j = (int(v) for v in bad[0])
@@ -120,6 +122,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     """``nlayer predict``: one CSV row per DATA row: the prediction (and probabilities)."""
     from .. import io as nio
 
+    _check_out_is_new(args)
     net = nio.load(args.model)
     if args.proba and not net.is_classifier:
         raise ConfigError("--proba needs a classifier; this model does regression (identity output)")
@@ -142,6 +145,18 @@ def cmd_predict(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(buf.getvalue())
     return 0
+
+
+def _check_out_is_new(args: argparse.Namespace) -> None:
+    """``ConfigError`` if ``--out`` is (a link to, or another name of) MODEL or DATA: the
+    predictions would replace the file they are made from. Checked before anything is read."""
+    if args.out is None or args.out == "-" or not os.path.exists(args.out):
+        return
+    files = [("MODEL", args.model)] + ([("DATA", args.data)] if args.data != "spiral" else [])
+    for what, path in files:
+        if os.path.exists(path) and os.path.samefile(args.out, path):
+            raise ConfigError(f"--out {args.out} is the {what} file {path}; the predictions would replace it: "
+                              "choose another file name for --out")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

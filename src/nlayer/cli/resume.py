@@ -17,6 +17,7 @@ CHECKPOINT = "checkpoint.safetensors"
 TRAIN_ARGS = "train_args.json"
 _MAY_CHANGE_ON_RESUME = ("epochs", "checkpoint_every", "quiet", "force", "out", "resume")
 _NOT_STORED = ("run", "command", "resume", "force", "given")
+_CHOSEN_FROM_DATA = ("target", "task", "output")     # None in a record: chosen from the data, as the run did
 _FIX = "fix it in that file, or delete the run folder and train again"
 
 
@@ -49,9 +50,17 @@ def resume_args(args: argparse.Namespace) -> argparse.Namespace:
     defaults = train_defaults()
     stored = {**defaults, **_checked_record(run / TRAIN_ARGS, stored, defaults)}
     typed = given(args)
-    diffs = [f"--{k.replace('_', '-')}: the run used {stored[k]!r}, this command gives {getattr(args, k)!r}"
-             for k in defaults if k in typed and k not in _MAY_CHANGE_ON_RESUME
-             and not _same(k, stored[k], getattr(args, k))]
+    changed = [k for k in defaults if k in typed and k not in _MAY_CHANGE_ON_RESUME
+               and not _same(k, stored[k], getattr(args, k))]
+    chosen = [k for k in changed if k in _CHOSEN_FROM_DATA and stored[k] is None]
+    if chosen and "data" not in changed:       # the run's own choice, made from the same data (else --data differs)
+        data = args.data if "data" in typed else stored["data"]
+        run_chose = _chosen_from_data(data, stored["target"], stored["task"])
+        changed = [k for k in changed if k not in chosen or getattr(args, k) != run_chose[k][0]]
+    else:
+        run_chose = {}
+    diffs = [f"--{k.replace('_', '-')}: the run used {run_chose[k][1] if k in run_chose else _used(stored[k])}, "
+             f"this command gives {getattr(args, k)!r}" for k in changed if k not in chosen or run_chose]
     if "out" in typed and Path(args.out).resolve() != run.resolve():
         diffs.append(f"--out: the run folder is {run}, this command gives {args.out}")
     if diffs:
@@ -62,6 +71,31 @@ def resume_args(args: argparse.Namespace) -> argparse.Namespace:
         merged[k] = getattr(args, k)
     merged["given"] = typed                    # options.given(): a new --epochs is recorded (cmd_train)
     return argparse.Namespace(**merged)
+
+
+def _used(value: Any) -> str:
+    """A value of the record as a difference names it: ``0.01``, ``[16]``, or ``the default (none)``."""
+    return "the default (none)" if value is None else repr(value)
+
+
+def _chosen_from_data(data: str, target: str | None, task: str | None) -> dict[str, tuple[str, str]]:
+    """What a run recorded as None (``--target``, ``--task``, ``--output`` not typed) chose from
+    its data, by option: (the value, how a difference names it), as ``train.choose_task`` chooses."""
+    from ..data import infer_task
+    from .common import load_dataset
+
+    table = load_dataset(data, target)
+    name = table.target_name
+    if data == "spiral":
+        column = f"the default ({name!r})"
+    elif data.lower().endswith(".npz"):
+        column = f"the default (the array {name!r})"
+    else:
+        column = f"the default (the last column, {name!r})"
+    task = task or infer_task(table.y)
+    output = "softmax" if task == "classify" else "identity"
+    return {"target": (name, column), "task": (task, f"the default (inferred from the data, {task!r})"),
+            "output": (output, f"the default ({output!r}, to {task})")}
 
 
 def _read_record(run: Path) -> Any:

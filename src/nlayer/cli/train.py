@@ -38,7 +38,7 @@ from .resume import (
 )
 
 RUN_FILES = ("model.safetensors", "history.csv", "metrics.json", "loss.png", "decision_boundary.png",
-             CHECKPOINT, TRAIN_ARGS)     # all a run writes (report.write_run, checkpoints); --force removes these
+             CHECKPOINT, TRAIN_ARGS)     # all a run writes (report.write_run, then checkpoints); --force removes these
 
 
 @dataclass
@@ -84,11 +84,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.resume is not None:
         args = resume_args(args)
     check_train_args(args)
+    check_data_is_no_run_file(args.data, args.out)
     resuming = args.resume is not None
     out, created = prepare_out_dir(args.out, args.force or resuming)
     epochs_before = resumed_epoch(out, args) if resuming else 0
     wrote_args = False
     try:
+        check_run_files(out, args, removed=not resuming)
         job = build_job(args, out)
         job.epochs_before = epochs_before
         if resuming and given(args) & {"epochs", "checkpoint_every"}:
@@ -140,6 +142,34 @@ def remove_previous_run(out: Path) -> None:
             path.unlink()
 
 
+def check_data_is_no_run_file(data: str, out: str | None) -> None:
+    """``ConfigError`` if the ``--data`` file is (another name of, or linked with) one of the
+    :data:`RUN_FILES` in ``--out``, which ``--force`` deletes and the run overwrites; checked
+    before anything is created or removed."""
+    if out is None or data == "spiral" or not os.path.isfile(data):
+        return
+    for name in RUN_FILES:
+        path = Path(out) / name
+        if os.path.exists(path) and os.path.samefile(path, data):
+            raise ConfigError(f"--data {data} is the run file {name} in --out {out}, which nlayer train deletes "
+                              "(--force) and rewrites: move or rename the data file, or choose another --out")
+
+
+def check_run_files(out: Path, args: argparse.Namespace, removed: bool) -> None:
+    """``ConfigError`` if a file this run may write in ``out`` (:data:`RUN_FILES`; the checkpoint
+    and train_args.json only with ``--checkpoint-every``) is taken by a folder (or a FIFO, device
+    or socket): checked before training, so that no run is left half-written. ``removed``:
+    symlinks there are deleted first (:func:`remove_previous_run`), not written through."""
+    names = RUN_FILES if args.checkpoint_every is not None else RUN_FILES[:-2]
+    for name in names:
+        path = out / name
+        if (removed and path.is_symlink()) or not path.exists() or path.is_file():
+            continue
+        kind = "a folder" if path.is_dir() else "not a regular file"
+        raise ConfigError(f"--out {out}: {path} is {kind}, but the run writes its file {name} there: "
+                          "move or remove it, or choose another --out")
+
+
 def _remove_failed_run(out: Path, created: bool, wrote_args: bool) -> None:
     """After a failure: without a model or a checkpoint, this run's train_args.json would only
     resume into the same failure, so it goes, and then the folder if this run created it.
@@ -168,6 +198,9 @@ def prepare_out_dir(out: str | None, force: bool) -> tuple[Path, bool]:
             path = base.with_name(f"{base.name}-{i}")
     else:
         path = Path(out)
+    if path.is_symlink() and not path.exists():
+        raise ConfigError(f"--out {path} is a broken symbolic link (to {os.readlink(path)}); "
+                          "remove the link or choose another folder")
     if path.exists() and not path.is_dir():
         raise ConfigError(f"--out {path} exists and is not a folder; choose a folder name")
     if path.is_dir() and any(path.iterdir()) and not force:

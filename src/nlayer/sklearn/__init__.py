@@ -21,6 +21,8 @@ Where the meaning differs, it says so here:
   network from ``to_network()`` predicts class labels by itself; the loss is the same.
 - Multi-output regression sums the squared error over outputs (scikit-learn averages it).
 - ``solver="lbfgs"`` also records ``loss_curve_`` (one loss per L-BFGS iteration).
+- ``warm_start`` and ``partial_fit`` refuse a changed ``hidden_layer_sizes``, ``activation``
+  or ``dtype`` with a ``ValueError`` (MLPClassifier crashes or ignores the change).
 - Dense input only (sparse matrices are refused with scikit-learn's message).
 - ``NLayerRegressor``'s ``loss`` takes only ``"squared_error"`` and is keyword-only.
 - ``to_network()`` stores booleans and whole-number float labels as ints (a model file
@@ -30,8 +32,9 @@ scikit-learn (and SciPy) are imported here only: ``import nlayer`` does not need
 
 The modules: ``_base`` (parameters, ``fit``, initialisation, pickling), ``_solvers``
 (the weighted step, L-BFGS, the sgd/adam loop), ``_stopping`` (early stopping and
-convergence), ``_weights`` (``coefs_`` / ``intercepts_``: the network's live arrays) and
-``_estimators`` (what differs between classifier and regressor).
+convergence), ``_checks`` (what a warm refit keeps; X in the network's dtype), ``_weights``
+(``coefs_`` / ``intercepts_``: the network's live arrays) and ``_estimators`` (what differs
+between classifier and regressor).
 """
 
 from ._estimators import NLayerClassifier, NLayerRegressor

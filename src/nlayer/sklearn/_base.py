@@ -17,7 +17,9 @@ from .._checks import is_whole
 from ..errors import DivergenceError
 from ..network import Network, all_finite, check_dtype
 from ..optimizers import Optimizer
+from ._checks import ACTIVATION_NAMES, as_network_dtype, check_architecture
 from ._solvers import fit_lbfgs, fit_stochastic, step
+from ._stopping import check_early_stopping, start_tracking, tracks_validation
 from ._weights import layer_arrays
 
 try:  # scikit-learn >= 1.6
@@ -29,8 +31,6 @@ except ImportError:  # pragma: no cover - older scikit-learn
 Array = np.ndarray
 E = TypeVar("E", bound="_BaseNLayer")
 
-ACTIVATION_NAMES = {"identity": "identity", "logistic": "sigmoid", "sigmoid": "sigmoid",
-                    "tanh": "tanh", "relu": "relu", "leaky_relu": "leaky_relu"}
 SKLEARN_OUTPUT_NAMES = {"softmax": "softmax", "sigmoid": "logistic", "identity": "identity"}
 
 
@@ -52,10 +52,10 @@ class _BaseNLayer(BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left")],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
-        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
         "nesterovs_momentum": ["boolean"],
         "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],    # 0 with early stopping: refused at fit
         "beta_1": [Interval(Real, 0, 1, closed="left")],
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
@@ -155,18 +155,27 @@ class _BaseNLayer(BaseEstimator):
         return self._fit(X, y, sample_weight, incremental=False)
 
     def _fit(self: E, X: Any, y: Any, sample_weight: Any, incremental: bool, classes: Any = None) -> E:
+        """Every check first, then the changes: a refused warm refit or ``partial_fit`` leaves
+        the model as it was; a refused fresh fit leaves it not fitted (its old network is gone)."""
         self._validate_params()
+        check_early_stopping(self)
         sizes = self._hidden_sizes()
         first = not hasattr(self, "_network") or (not self.warm_start and not incremental)
+        if not first:
+            check_architecture(self, sizes)
+        elif hasattr(self, "_network"):
+            del self._network                   # validate_data below resets n_features_in_ & co.
         X, y, k, output = self._targets(X, y, first, classes)
-        if first:
-            dtype = check_dtype(self.dtype) if self.dtype is not None else X.dtype
-            self._build(X.shape[1], sizes, k, output, dtype)
-        net = self._network
-        X = np.ascontiguousarray(X, dtype=net.dtype)
-        sw = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=net.dtype)
+        dtype = self._network.dtype if not first else self._dtype(X.dtype)
+        X = as_network_dtype(X, dtype)
+        sw = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=dtype)
         if sw is not None and np.any(sw < 0):
             raise ValueError("sample_weight must be non-negative")
+        if first:
+            self._build(X.shape[1], sizes, k, output, dtype)
+        elif (self.validation_scores_ is not None) != tracks_validation(self):
+            start_tracking(self)                # early stopping turned on (or off) for this refit
+        net = self._network
         rng = self._rng()
         with np.errstate(over="ignore", invalid="ignore"):             # divergence is reported below
             if self.solver == "lbfgs":
@@ -180,6 +189,15 @@ class _BaseNLayer(BaseEstimator):
                 f"or lower learning_rate_init (it is {self.learning_rate_init:g})"
             )
         return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        """Fitted once a network exists: a first fit refused before building one is not
+        fitted, whatever attributes (``n_features_in_``) it set on the way."""
+        return hasattr(self, "_network")
+
+    def _dtype(self, X_dtype: np.dtype) -> np.dtype:
+        """The network's dtype: ``dtype``, or the input's (validated: float32 or float64) for None."""
+        return check_dtype(self.dtype) if self.dtype is not None else np.dtype(X_dtype)
 
     def _rng(self) -> np.random.Generator:
         """A generator drawn from ``random_state`` (scikit-learn's int, RandomState or None)."""
@@ -219,20 +237,13 @@ class _BaseNLayer(BaseEstimator):
         self.n_iter_ = 0
         self.t_ = 0
         self.loss_curve_ = []
-        self._no_improvement_count = 0
-        if self.early_stopping and self.solver != "lbfgs":
-            self.validation_scores_ = []
-            self.best_validation_score_ = -np.inf
-            self.best_loss_ = None
-        else:
-            self.validation_scores_ = self.best_validation_score_ = None
-            self.best_loss_ = np.inf
+        start_tracking(self)
 
     # ------------------------------------------------------------- predicting
     def _prepare(self, X: Any) -> Array:
         check_is_fitted(self)
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
-        return np.ascontiguousarray(X, dtype=self._network.dtype)
+        return as_network_dtype(X, self._network.dtype)
 
     def to_network(self) -> Network:
         """A copy of the trained ``nlayer.Network`` (with ``classes`` for a classifier):

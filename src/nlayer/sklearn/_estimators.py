@@ -30,24 +30,27 @@ class NLayerClassifier(ClassifierMixin, _BaseNLayer):
     """
 
     def _targets(self, X: Any, y: Any, first: bool, classes: Any) -> tuple[Array, Array, int, str]:
+        """Checks everything before it sets ``classes_`` and ``_multilabel`` (first call only):
+        a refused call leaves the fitted classifier as it was."""
         X, y = self._validate_xy(X, y, first, y_numeric=False)
         check_classification_targets(y)
         kind = type_of_target(y)
         if kind not in ("binary", "multiclass", "multilabel-indicator"):
             raise ValueError(f"{type(self).__name__} does not support {kind} targets; "
                              "use class labels or a 0/1 indicator matrix (multi-label)")
-        self._multilabel = kind == "multilabel-indicator"
+        multilabel = kind == "multilabel-indicator"
         if first:
-            labels = unique_labels(y if classes is None else classes)
-            if not self._multilabel and classes is not None:
+            labels = np.arange(y.shape[1]) if multilabel else unique_labels(y if classes is None else classes)
+            if not multilabel and classes is not None:
                 _check_known(unique_labels(y), labels)                  # partial_fit(classes=...)
-            self.classes_ = np.arange(y.shape[1]) if self._multilabel else labels
-            if not self._multilabel and self.classes_.size < 2:
+            if not multilabel and labels.size < 2:
                 raise ValueError(f"{type(self).__name__} needs at least 2 classes in y to train, "
-                                 f"but y contains only one class: {self.classes_[0]!r}")
+                                 f"but y contains only one class: {labels[0]!r}")
+            self.classes_, self._multilabel = labels, multilabel
         else:
+            _check_same_kind(multilabel, self._multilabel)
             self._check_classes(y, classes)
-        if self._multilabel:
+        if multilabel:
             return X, y, y.shape[1], "sigmoid"
         return X, y, self.classes_.size, "softmax"
 
@@ -106,6 +109,18 @@ class NLayerClassifier(ClassifierMixin, _BaseNLayer):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         return tags
+
+
+def _check_same_kind(multilabel: bool, fitted_multilabel: bool) -> None:
+    """A later call must bring the kind of target the model was fitted with (MLPClassifier's
+    LabelBinarizer words); a new kind needs a new output layer, i.e. a fresh ``fit``."""
+    fix = "or call fit with warm_start=False to start a new model"
+    if multilabel and not fitted_multilabel:
+        raise DataError("The object was not fitted with multilabel input: it was fitted with class "
+                        f"labels, and y is a 0/1 indicator matrix; pass class labels, {fix}")
+    if fitted_multilabel and not multilabel:
+        raise DataError("The object was fitted with multilabel input: y must be a 0/1 indicator "
+                        f"matrix (n_samples, n_labels), not class labels: pass one, {fix}")
 
 
 def _check_known(seen: Array, classes: Array) -> None:

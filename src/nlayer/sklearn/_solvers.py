@@ -18,7 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ..errors import DivergenceError
 from ..network import Network
-from ..optimizers import Optimizer, make_optimizer
+from ..optimizers import Momentum, Optimizer, make_optimizer
 from ..training import _Batches, _check_batch_size
 from ._stopping import should_stop, update_no_improvement, validation_split
 
@@ -98,15 +98,22 @@ def fit_lbfgs(est: _BaseNLayer, X: Array, Y: Array, sw: Array | None) -> None:
 
 # -------------------------------------------------------------------- sgd, adam
 def estimator_optimizer(est: _BaseNLayer) -> Optimizer:
-    """``solver="adam"`` -> Adam; ``"sgd"`` -> Nesterov, Momentum or plain SGD by ``momentum``."""
+    """``solver="adam"`` -> Adam; ``"sgd"`` -> Nesterov, Momentum or plain SGD by ``momentum``.
+
+    ``momentum`` is in MLPClassifier's [0, 1]; the core's optimizers take [0, 1), so 1 (a
+    velocity that never decays: ``v = v - lr dW``) is set after construction."""
     if est.solver == "adam":
         name = "adam"
     elif est.momentum > 0:
         name = "nesterov" if est.nesterovs_momentum else "momentum"
     else:
         name = "sgd"
-    return make_optimizer(name, float(est.learning_rate_init), momentum=float(est.momentum),
-                          beta1=float(est.beta_1), beta2=float(est.beta_2), eps=float(est.epsilon))
+    mu = float(est.momentum)
+    opt = make_optimizer(name, float(est.learning_rate_init), momentum=mu if mu < 1.0 else 0.0,
+                         beta1=float(est.beta_1), beta2=float(est.beta_2), eps=float(est.epsilon))
+    if mu == 1.0 and isinstance(opt, Momentum):                     # Nesterov too
+        opt.momentum = mu
+    return opt
 
 
 def fit_stochastic(est: _BaseNLayer, X: Array, y: Array, sw: Array | None, incremental: bool,

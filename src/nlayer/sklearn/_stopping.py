@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.model_selection import train_test_split
 
+from ..errors import ConfigError
 from ..optimizers import Optimizer
 
 if TYPE_CHECKING:
@@ -17,6 +18,32 @@ if TYPE_CHECKING:
 
 Array = np.ndarray
 MIN_ADAPTIVE_LR = 1e-6   # learning_rate="adaptive" stops once the rate falls to this (as scikit-learn)
+
+
+def tracks_validation(est: _BaseNLayer) -> bool:
+    """Whether ``fit`` scores a validation split: early stopping with sgd or adam (lbfgs has none)."""
+    return bool(est.early_stopping) and est.solver != "lbfgs"
+
+
+def check_early_stopping(est: _BaseNLayer) -> None:
+    """Refuse early stopping without a validation split before anything is built or trained
+    (MLPClassifier refuses it too: "The validation set is too small")."""
+    if tracks_validation(est) and est.validation_fraction == 0:
+        raise ConfigError("validation_fraction=0.0 leaves no validation set for early_stopping=True; "
+                          "set validation_fraction in (0, 1), e.g. 0.1, or early_stopping=False")
+
+
+def start_tracking(est: _BaseNLayer) -> None:
+    """Fresh convergence state: for a new network, and for a warm refit that turns early
+    stopping on (its scores and best weights are then this refit's own) or off."""
+    est._no_improvement_count = 0
+    if tracks_validation(est):
+        est.validation_scores_ = []
+        est.best_validation_score_ = -np.inf          # the first epoch's weights beat it
+        est.best_loss_ = None
+    else:
+        est.validation_scores_ = est.best_validation_score_ = None
+        est.best_loss_ = np.inf
 
 
 def validation_split(est: _BaseNLayer, X: Array, y: Array, sw: Array | None, rng: np.random.Generator) -> tuple:
