@@ -50,6 +50,17 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str
     return rc, out, err
 
 
+def checkpointed_run(folder: Path, epochs: int, every: int) -> Path:
+    """FOLDER/run: ``nlayer train`` on the spiral (4 hidden units) for ``epochs`` epochs with a
+    checkpoint every ``every``, as a module-scoped fixture trains it once and tests copy it."""
+    from nlayer import cli
+
+    run = folder / "run"
+    assert cli.main(["train", "--out", str(run), "--epochs", str(epochs), "--checkpoint-every", str(every),
+                     "--layers", "4", "--quiet"]) == 0
+    return run
+
+
 def write_file(tmp_path: Path, content: str | bytes, name: str = "data.csv") -> Path:
     """A data file of these exact bytes (text is UTF-8 encoded) in tmp_path."""
     path = tmp_path / name

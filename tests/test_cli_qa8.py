@@ -11,9 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nlayer import cli
-
-from .conftest import run_cli, write_file
+from .conftest import checkpointed_run, run_cli, write_file
 
 FIX = "fix it in that file, or delete the run folder and train again"
 
@@ -27,10 +25,7 @@ def one_line_error(code: int, out: str, err: str) -> str:
 @pytest.fixture(scope="module")
 def four_epochs(tmp_path_factory) -> Path:
     """A spiral run of 4 epochs checkpointed every 2 (trained once per module)."""
-    run = tmp_path_factory.mktemp("qa8") / "run"
-    assert cli.main(["train", "--out", str(run), "--epochs", "4", "--checkpoint-every", "2", "--layers", "4",
-                     "--quiet"]) == 0
-    return run
+    return checkpointed_run(tmp_path_factory.mktemp("qa8"), epochs=4, every=2)
 
 
 @pytest.fixture

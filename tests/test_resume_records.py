@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from nlayer import cli
 from nlayer.cli.options import stored_value, train_actions
 
-from .conftest import run_cli
+from .conftest import checkpointed_run, run_cli
 
 FIX = "fix it in that file, or delete the run folder and train again"
 
@@ -22,10 +21,7 @@ FIX = "fix it in that file, or delete the run folder and train again"
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory) -> Path:
     """A run folder of 2 spiral epochs, checkpointed every epoch (trained once per module)."""
-    run = tmp_path_factory.mktemp("record") / "run"
-    assert cli.main(["train", "--out", str(run), "--epochs", "2", "--checkpoint-every", "1", "--layers", "4",
-                     "--quiet"]) == 0
-    return run
+    return checkpointed_run(tmp_path_factory.mktemp("record"), epochs=2, every=1)
 
 
 @pytest.fixture
