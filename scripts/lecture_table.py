@@ -27,7 +27,7 @@ ROWS: list[tuple[str, str, str, str]] = [
     ("`A[l] = g(Z[l])`, every hidden layer", "network.py", "Network.forward", "# A[l] = g(A[l-1] W[l] + b[l])"),
     ("`A2 = softmax(Z2)`", "losses.py", "SoftmaxCrossEntropy.forward", "# A = softmax(Z)"),
     ("`J = -(1/m) sum Y log A2`", "losses.py", "SoftmaxCrossEntropy.loss",
-     "# -sum_k Y_k log A_k = logsumexp(Z) - sum_k Y_k Z_k"),
+     "# J = (1/m) sum_i (lse_i - Y_i Z_i)"),
     ("`dZ2 = (A2 - Y) / m` (1/m once)", "losses.py", "delta", "# dZ_L = (A_L - Y) / m"),
     ("1) `dW2 = A1^T dZ2`, 5) `dW1 = X^T dZ1`", "layers.py", "Dense.backward_linear", "# dW = A_prev^T dZ"),
     ("2) `db2 = sum dZ2`, 6) `db1 = sum dZ1`", "layers.py", "Dense.backward_linear", "# db = 1^T dZ = sum_i dZ"),

@@ -242,3 +242,22 @@ def test_a_folder_in_the_way_of_the_checkpoint_is_refused_only_when_checkpointin
     assert "checkpoint.safetensors is a folder" in err and not (out / "model.safetensors").exists()
     code, _, err = run_cli(capsys, *argv)
     assert code == 0 and err == "" and (out / "model.safetensors").is_file()
+
+
+# ------------------------------------------------------------------ memory before training
+def test_a_network_too_large_for_free_memory_is_refused_before_anything_is_created(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("nlayer.cli.options._mem_available", lambda: 64 * 2**20)      # 64 MiB free
+    code, out, err = run_cli(capsys, "train", "--layers", "3000,3000", "--epochs", "1", "--out", tmp_path / "x")
+    assert code == 1 and "needs about" in err and "GiB" in err and "smaller widths" in err
+    assert len(err.splitlines()) == 1 and not (tmp_path / "x").exists()
+
+
+def test_the_memory_estimate_counts_the_optimizers_state():
+    from nlayer.cli.options import check_memory
+    from nlayer.errors import ConfigError
+
+    sizes = [100, 1000, 10]                            # 111,010 parameters
+    check_memory(sizes, "sgd", "float32", 32, available=4 * 111_010 * 4 + 4 * 32 * 1010 * 4)
+    with pytest.raises(ConfigError, match="adam's state"):
+        check_memory(sizes, "adam", "float32", 32, available=4 * 111_010 * 4 + 4 * 32 * 1010 * 4)
+    check_memory(sizes, "adam", "float64", 32)         # this machine's free memory: far more than needed

@@ -44,7 +44,8 @@ def test_a_file_with_more_tensors_than_the_cap_allows_fails_before_any_entry_is_
         with pytest.raises(ModelFormatError) as info:
             read(path)
         assert str(info.value) == (f"{path}: the header lists 40000 tensors; a model file holds at most "
-                                   f"{2 * CAP + 2} (W and b for each of at most {CAP} layers, input_mean, input_scale)")
+                                   f"{2 * CAP + 4} (W and b for each of at most {CAP} layers, input_mean, "
+                                   "input_scale, target_mean, target_scale)")
 
 
 def test_one_layer_more_than_the_cap_is_refused_naming_count_and_cap(tmp_path, monkeypatch):

@@ -116,7 +116,7 @@ def test_read_header_returns_validated_metadata(tmp_path):
     net = _trained("sigmoid", "float64", [2, 3, 1], ["neg", "pos"])
     meta = io.read_header(_save(net, tmp_path))
     assert meta["sizes"] == [2, 3, 1] and meta["classes"] == ["neg", "pos"] and meta["dtype"] == "float64"
-    assert meta["standardized"] is False and meta["format_version"] == io.FORMAT_VERSION
+    assert meta["standardized"] is False and meta["format_version"] == 1      # no target scaling: version 1
 
 
 def test_read_header_rejects_a_truncated_file_without_reading_tensors(tmp_path):

@@ -148,9 +148,9 @@ def test_safetensors_file_from_another_tool_is_not_an_nlayer_model(tmp_path):
 
 
 def test_future_format_version_asks_for_a_newer_nlayer(tmp_path):
-    meta = dict(META, format_version=2, new_feature=True)
+    meta = dict(META, format_version=3, new_feature=True)
     message = _load_error(_write(tmp_path, _raw(*_layout(GOOD_SHAPES), meta)))
-    assert "made by a newer nlayer (format_version 2" in message and "pip install -U nlayer" in message
+    assert "made by a newer nlayer (format_version 3" in message and "pip install -U nlayer" in message
 
 
 def test_shapes_that_do_not_chain(tmp_path):

@@ -5,7 +5,8 @@ model files; readable by any safetensors reader) holding everything the next epo
 
     tensors   theta (every W then every b, the network's flat vector),
               optimizer.<state> (velocity, or Adam's m and v; same shape as theta),
-              input_mean, input_scale (when the network standardises its inputs)
+              input_mean, input_scale (when the network standardises its inputs),
+              target_mean, target_scale (when it standardises its regression targets)
     metadata  format, format_version, run (network architecture, optimizer and its
               hyper-parameters, l2, batch size, schedule, shuffle, validation, data
               fingerprint), state (epoch, target epochs, every, optimizer t and lr,
@@ -185,6 +186,8 @@ def encode_checkpoint(tr: Trainer, run: dict[str, Any], rng_start: dict[str, Any
         tensors[f"optimizer.{name}"] = opt.state[name][0]
     if net.input_mean is not None and net.input_scale is not None:
         tensors["input_mean"], tensors["input_scale"] = net.input_mean, net.input_scale
+    if net.target_mean is not None and net.target_scale is not None:
+        tensors["target_mean"], tensors["target_scale"] = net.target_mean, net.target_scale
     state = {"epoch": tr.epoch, "epochs": epochs, "every": every, "optimizer_t": opt.t,
              "optimizer_lr": opt.lr, "rng": _jsonable(tr.rng.bit_generator.state), "rng_start": rng_start,
              "classes": _classes(net)}
@@ -315,10 +318,13 @@ def _build(p: Path, tensors: dict[str, np.ndarray], meta: dict[str, str]) -> Che
     names = {"theta"} | {f"optimizer.{s}" for s in opt.state_names}
     scaled = "input_mean" in tensors or "input_scale" in tensors
     names |= {"input_mean", "input_scale"} if scaled else set()
+    targets = "target_mean" in tensors or "target_scale" in tensors
+    names |= {"target_mean", "target_scale"} if targets else set()
     if set(tensors) != names:
         raise ModelFormatError(f"{p}: tensors must be {sorted(names)}; got {brief(sorted(tensors))}")
     for key, arr in tensors.items():
-        shape = (net.n_inputs,) if key.startswith("input_") else theta.shape
+        shape = (net.n_inputs,) if key.startswith("input_") else (net.n_outputs,) if key.startswith("target_") \
+            else theta.shape
         if arr.shape != shape or arr.dtype != net.dtype:
             raise ModelFormatError(f"{p}: tensor {key!r} is {arr.dtype}{list(arr.shape)}; expected "
                                    f"{net.dtype}{list(shape)} for sizes {net.sizes}")
@@ -331,6 +337,11 @@ def _build(p: Path, tensors: dict[str, np.ndarray], meta: dict[str, str]) -> Che
         if not np.all(tensors["input_scale"] > 0):
             raise ModelFormatError(f"{p}: tensor 'input_scale' must be positive")
         net.input_mean, net.input_scale = tensors["input_mean"].copy(), tensors["input_scale"].copy()
+    if targets:
+        if not np.all(tensors["target_scale"] > 0) or net.output.name != "identity":
+            raise ModelFormatError(f"{p}: tensors 'target_mean', 'target_scale' need an identity output and "
+                                   "a positive scale")
+        net.target_mean, net.target_scale = tensors["target_mean"].copy(), tensors["target_scale"].copy()
     epoch = _field(state, "epoch", int, "state")
     opt.t = _field(state, "optimizer_t", int, "state")
     opt.set_epoch_lr(_field(state, "optimizer_lr", (int, float), "state"))   # lr0 stays the run's
@@ -409,6 +420,7 @@ def fit(net: Network, X: Any, y: Any, *, checkpoint: str | os.PathLike[str], eve
             raise ConfigError(f"cannot resume from {path}: the run differs from the checkpoint's: " + "; ".join(diff))
         net.flat()[0][...] = ckpt.network.flat()[0]
         net.input_mean, net.input_scale = ckpt.network.input_mean, ckpt.network.input_scale
+        net.target_mean, net.target_scale = ckpt.network.target_mean, ckpt.network.target_scale
         net.classes = ckpt.network.classes
         return _continue(net, ckpt, X, y, epochs, every, options, callbacks)
     rng = as_generator(options.pop("seed", None))

@@ -5,9 +5,14 @@ safetensors reader in any language::
 
     W1 (n_0, n_1), b1 (n_1,), ..., WL (n_{L-1}, n_L), bL (n_L,)     the lecture's names
     input_mean (n_0,), input_scale (n_0,)                             only if standardised
-    __metadata__["nlayer"] = JSON {"format_version": 1, "sizes": [...], "activation": ...,
+    target_mean (n_L,), target_scale (n_L,)                           only if the targets are (version 2)
+    __metadata__["nlayer"] = JSON {"format_version": 1 | 2, "sizes": [...], "activation": ...,
                                    "output": ..., "classes": [...] | null,
-                                   "dtype": "float32" | "float64", "standardized": bool}
+                                   "dtype": "float32" | "float64", "standardized": bool,
+                                   "target_standardized": true (version 2 only)}
+
+A network without target scaling is written as version 1, which every nlayer reads; version 2
+adds the regression targets' standardisation (``Network.fit_target_scaling``).
 
 Loading trusts nothing: the container (8-byte header length, JSON header, every tensor
 entry, the byte layout) is checked by :mod:`nlayer._safetensors`, the metadata, the
@@ -38,13 +43,15 @@ from .network import Network
 
 __all__ = ["FORMAT_VERSION", "MAX_FILE_BYTES", "MAX_HEADER_BYTES", "MAX_LAYERS", "load", "read_header", "save"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2                     # the newest version this nlayer reads and writes
 METADATA_KEYS = ("format_version", "sizes", "activation", "output", "classes", "dtype", "standardized")
+V2_KEYS = (*METADATA_KEYS, "target_standardized")   # version 2: with the targets' statistics
 ST_DTYPES = {"float32": "F32", "float64": "F64"}     # metadata dtype -> safetensors dtype code
 CODES = frozenset(ST_DTYPES.values())
 WHAT = "model file"                                    # what the container layer's messages call the file
 MAX_LAYERS = 1000             # the deepest network a model file or checkpoint holds: far beyond any trained MLP
-MAX_TENSORS = Limit(2 * MAX_LAYERS + 2, f"W and b for each of at most {MAX_LAYERS} layers, input_mean, input_scale")
+MAX_TENSORS = Limit(2 * MAX_LAYERS + 4, f"W and b for each of at most {MAX_LAYERS} layers, input_mean, "
+                                        "input_scale, target_mean, target_scale")
 
 
 def depth_problem(n_layers: int) -> str | None:
@@ -84,8 +91,15 @@ def save(net: Network, path: str | os.PathLike[str]) -> None:
             raise ConfigError(f"cannot save: {name} contains NaN or infinity (did training diverge?)")
     if standardized and not np.all(tensors["input_scale"] > 0):
         raise ConfigError("cannot save: input_scale must be > 0 everywhere (it divides every input)")
-    meta = {
-        "format_version": FORMAT_VERSION,
+    targets = net.target_mean is not None and net.target_scale is not None
+    if targets:
+        tensors["target_mean"] = np.ascontiguousarray(net.target_mean, dtype=dt)
+        tensors["target_scale"] = np.ascontiguousarray(net.target_scale, dtype=dt)
+        if not (np.all(np.isfinite(tensors["target_mean"])) and np.all(tensors["target_scale"] > 0)
+                and np.all(np.isfinite(tensors["target_scale"]))):
+            raise ConfigError("cannot save: target_mean must be finite and target_scale finite and > 0")
+    meta: dict[str, Any] = {
+        "format_version": 2 if targets else 1,
         "sizes": [int(n) for n in net.sizes],
         "activation": net.activation,
         "output": net.output.name,
@@ -93,6 +107,8 @@ def save(net: Network, path: str | os.PathLike[str]) -> None:
         "dtype": dt.name,
         "standardized": standardized,
     }
+    if targets:
+        meta["target_standardized"] = True
     try:                                           # what load checks of the layout, checked first
         _check_architecture("the network", meta, {n: (ST_DTYPES[dt.name], a.shape) for n, a in tensors.items()})
     except ModelFormatError as e:
@@ -162,6 +178,11 @@ def load(path: str | os.PathLike[str]) -> Network:
     if meta["standardized"]:
         net.input_mean = arrays["input_mean"].astype(net.dtype, copy=True)
         net.input_scale = arrays["input_scale"].astype(net.dtype, copy=True)
+    if meta.get("target_standardized"):
+        if not np.all(arrays["target_scale"] > 0):
+            raise ModelFormatError(f"{where}: tensor 'target_scale' must be > 0 everywhere")
+        net.target_mean = arrays["target_mean"].astype(net.dtype, copy=True)
+        net.target_scale = arrays["target_scale"].astype(net.dtype, copy=True)
     return net
 
 
@@ -206,12 +227,14 @@ def _check_metadata(where: str, raw: str, n_tensors: int) -> dict[str, Any]:
             f"{where}: made by a newer nlayer (format_version {brief(version)}; this nlayer reads version "
             f"{FORMAT_VERSION}); upgrade nlayer: pip install -U nlayer"
         )
-    missing = [k for k in METADATA_KEYS if k not in m]
-    unknown = sorted(set(m) - set(METADATA_KEYS))
+    if version not in (1, 2) or not is_int(version):
+        raise ModelFormatError(f"{where}: metadata 'format_version' must be 1 or {FORMAT_VERSION}; "
+                               f"got {brief(version)}")
+    keys = V2_KEYS if version == 2 else METADATA_KEYS
+    missing = [k for k in keys if k not in m]
+    unknown = sorted(set(m) - set(keys))
     if missing or unknown:
         raise ModelFormatError(f"{where}: metadata 'nlayer' has {_listing('keys', missing, unknown)}")
-    if version != FORMAT_VERSION or not is_int(version):
-        raise ModelFormatError(f"{where}: metadata 'format_version' must be {FORMAT_VERSION}; got {brief(version)}")
     sizes = m["sizes"]
     if isinstance(sizes, list) and len(sizes) - 1 > n_tensors + 1:    # 2 tensors a layer: far too many layers
         raise ModelFormatError(
@@ -232,6 +255,10 @@ def _check_metadata(where: str, raw: str, n_tensors: int) -> dict[str, Any]:
     if not isinstance(m["standardized"], bool):
         raise ModelFormatError(
             f"{where}: metadata 'standardized' must be true or false; got {brief(m['standardized'])}")
+    if version == 2 and (m["target_standardized"] is not True or m["output"] != "identity"):
+        raise ModelFormatError(f"{where}: metadata 'target_standardized' must be true, for an identity output "
+                               f"(version 2 files hold the regression targets' statistics); got "
+                               f"{brief(m['target_standardized'])} for output {brief(m['output'])}")
     return m
 
 
@@ -241,7 +268,8 @@ def _check_architecture(where: str, meta: dict[str, Any], table: dict[str, tuple
     sizes, L = meta["sizes"], len(meta["sizes"]) - 1
     names = [f"{p}{l}" for l in range(1, L + 1) for p in ("W", "b")]
     names += ["input_mean", "input_scale"] if meta["standardized"] else []
-    missing, unknown = [n for n in names if n not in table], sorted(set(table) - set(names))
+    targets = ["target_mean", "target_scale"] if meta.get("target_standardized") else []
+    missing, unknown = [n for n in names + targets if n not in table], sorted(set(table) - set(names + targets))
     if missing or unknown:
         raise ModelFormatError(
             f"{where}: for sizes {brief(sizes)} the file has {_listing('tensors', missing, unknown)}")
@@ -269,6 +297,10 @@ def _check_architecture(where: str, meta: dict[str, Any], table: dict[str, tuple
         if shape[name] != (sizes[0],):
             raise ModelFormatError(
                 f"{where}: tensor {name!r} has shape {brief(shape[name])}; expected {brief((sizes[0],))}")
+    for name in targets:
+        if table[name][0] != code or shape[name] != (sizes[-1],):
+            raise ModelFormatError(f"{where}: tensor {name!r} must be {meta['dtype']} of shape "
+                                   f"{brief((sizes[-1],))}; got {table[name][0]} {brief(shape[name])}")
 
 
 def _listing(what: str, missing: list[str], unknown: list[str]) -> str:

@@ -118,7 +118,8 @@ class SoftmaxCrossEntropy(Output):
         lse = scratch[:, :1]
         np.log(s, out=lse)
         np.add(lse, c, out=lse)                     # logsumexp(Z)              (m, 1)
-        return (float(np.add.reduce(lse, axis=None)) - float(np.vdot(Y, Z))) / m
+        J = (float(np.add.reduce(lse, axis=None)) - float(np.vdot(Y, Z))) / m   # J = (1/m) sum_i (lse_i - Y_i Z_i)
+        return J
 
     def targets(self, y: np.ndarray, k: int, dtype: np.dtype) -> Array:
         if y.ndim == 1:

@@ -149,6 +149,8 @@ class Network:
         self.classes: list[Any] | None = None
         self.input_mean: Array | None = None
         self.input_scale: Array | None = None
+        self.target_mean: Array | None = None     # regression (identity output): see fit_target_scaling
+        self.target_scale: Array | None = None
         self.history: History | None = None
         self._batch: tuple[int, bool] = (-1, False)
 
@@ -278,7 +280,40 @@ class Network:
         y = as_array(y, "y")
         if y.ndim not in (1, 2):
             raise DataError(f"y must be 1-D labels or a 2-D (samples, outputs) matrix; got shape {y.shape}")
-        return self.output.targets(y, self.n_outputs, self.dtype)
+        Y = self.output.targets(y, self.n_outputs, self.dtype)
+        if self.target_mean is None or self.target_scale is None:
+            return Y
+        with np.errstate(over="ignore", invalid="ignore"):
+            Y = ((Y - self.target_mean) / self.target_scale).astype(self.dtype, copy=False)   # (y - mean) / scale
+        if not all_finite(Y):
+            raise DataError(f"y holds values too far from the training targets' mean to standardise in "
+                            f"{self.dtype.name}; rescale y as it was in training")
+        return Y
+
+    def fit_target_scaling(self, y: Any) -> None:
+        """Learn ``target_mean`` and ``target_scale`` (n_out,) from regression targets y (a
+        constant column gets scale 1), computed in float64, stored in the network's dtype.
+
+        From then on the network trains on ``(y - target_mean) / target_scale`` (``prepare_Y``:
+        losses and gradients are in those units) and :meth:`predict` / :meth:`predict_proba`
+        answer in y's own units (:meth:`unscale_outputs`): targets of any size (prices in the
+        100,000s) train with the same learning rates as standardised ones. Identity output only.
+        """
+        if self.output.name != "identity":
+            raise ConfigError(f"target scaling is for regression (identity output); this network's output "
+                              f"is {self.output.name}")
+        self.target_mean = self.target_scale = None
+        Y = self.prepare_Y(y)                                # (m, n_out), unscaled
+        mean, scale = _input_statistics(Y, self.dtype, "y")  # the same statistics as for X
+        self.target_mean, self.target_scale = mean, scale
+
+    def unscale_outputs(self, A: Array) -> Array:
+        """``A * target_scale + target_mean`` in place (A itself when no target scaling): the
+        network's outputs (m, n_out) in the targets' own units."""
+        if self.target_mean is not None and self.target_scale is not None:
+            np.multiply(A, self.target_scale, out=A)         # A scale
+            np.add(A, self.target_mean, out=A)               # A scale + mean
+        return A
 
     def fit_input_scaling(self, X: Any) -> None:
         """Learn ``input_mean`` and ``input_scale`` from X (constant columns get scale 1), computed
@@ -405,7 +440,8 @@ class Network:
         return loss + self._l2_penalty(l2)
 
     def predict_proba(self, X: Any) -> Array:
-        """Output activations ``A[L]`` for X: (m, n_out), a fresh array.
+        """Output activations ``A[L]`` for X: (m, n_out), a fresh array (for a regression
+        network with target scaling, in the targets' own units: :meth:`unscale_outputs`).
 
         Class probabilities for softmax (rows sum to 1), per-label probabilities for
         sigmoid, predicted values for identity.
@@ -430,6 +466,10 @@ class Network:
             # output is refused, never returned as a silent NaN.
             if not all_finite(out[i : i + INFERENCE_CHUNK]):   # (chunk, n_out): a cheap pass
                 self._refuse_overflow(i, out[i : i + INFERENCE_CHUNK])
+        with np.errstate(over="ignore"):
+            self.unscale_outputs(out)                    # regression: in y's own units
+        if self.target_mean is not None and not all_finite(out):
+            self._refuse_overflow(0, out)
         return out
 
     def _refuse_overflow(self, start: int, A: Array) -> None:
@@ -499,6 +539,9 @@ class Network:
         if self.input_mean is not None and self.input_scale is not None:
             clone.input_mean = self.input_mean.astype(dt)
             clone.input_scale = self.input_scale.astype(dt)
+        if self.target_mean is not None and self.target_scale is not None:
+            clone.target_mean = self.target_mean.astype(dt)
+            clone.target_scale = self.target_scale.astype(dt)
         return clone
 
     def __repr__(self) -> str:
@@ -509,7 +552,7 @@ class Network:
         )
 
 
-def _input_statistics(X: Array, dtype: np.dtype) -> tuple[Array, Array]:
+def _input_statistics(X: Array, dtype: np.dtype, name: str = "X") -> tuple[Array, Array]:
     """``fit_input_scaling``'s ``(input_mean, input_scale)`` for a prepared X (m, n) of
     ``dtype``: each column's mean and standard deviation (1 for a constant column), (n,) each.
 
@@ -531,7 +574,7 @@ def _input_statistics(X: Array, dtype: np.dtype) -> tuple[Array, Array]:
         j = int(bad[0])
         fix = " or use dtype='float64'" if dtype != np.float64 else ""
         raise DataError(
-            f"X[:, {j}] holds values from {float(X[:, j].min()):.3g} to {float(X[:, j].max()):.3g}, too far "
+            f"{name}[:, {j}] holds values from {float(X[:, j].min()):.3g} to {float(X[:, j].max()):.3g}, too far "
             f"from their mean {float(mu[j]):.3g} to standardise in {dtype.name} (the differences overflow); "
             f"rescale the column{fix}"
         )

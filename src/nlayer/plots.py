@@ -180,4 +180,5 @@ def _class_cmap(k: int) -> Any:
         return ListedColormap(base[:k])
     from matplotlib import colormaps
 
-    return colormaps["hsv"].resampled(k)
+    hues = np.linspace(0.0, 1.0, k, endpoint=False)              # hsv wraps: 1.0 would repeat 0.0's red
+    return ListedColormap(colormaps["hsv"](hues))

@@ -98,7 +98,8 @@ class _FunctionCallback(Callback):
         self.fn = fn
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
-        if self.fn(epoch, logs) is False:
+        said = self.fn(epoch, logs)
+        if said is False or (isinstance(said, np.bool_) and not said):   # np.False_ from a comparison too
             trainer.stop_training = True
 
 
@@ -375,7 +376,7 @@ def _run(
                     if first_step and all_finite(last_good):
                         np.copyto(theta, last_good)    # a fused step was taken inside backprop
                         _overflowed(tr, Xb, loss)      # at the weights it started from: the data, not the lr
-                    _diverged(tr, theta, last_good, epoch, loss)
+                    _diverged(tr, theta, last_good, epoch, loss, Y)
                 first_step = False
                 total += loss * (stop - start)
                 if accuracy is not None:
@@ -388,7 +389,7 @@ def _run(
                 net.scale_gradients(1.0 / scale)       # the last batch's true gradients again
             finite = all_finite(theta)
         if not finite:
-            _diverged(tr, theta, last_good, epoch, math.nan)
+            _diverged(tr, theta, last_good, epoch, math.nan, Y)
         np.copyto(last_good, theta)
         logs = {"loss": total / batches.n}
         if accuracy is not None:
@@ -520,12 +521,18 @@ def _overflowed(tr: Trainer, Xb: Array, loss: float) -> None:
     )
 
 
-def _diverged(tr: Trainer, theta: Array, last_good: Array, epoch: int, loss: float) -> None:
+def _diverged(tr: Trainer, theta: Array, last_good: Array, epoch: int, loss: float, Y: Array) -> None:
+    """``DivergenceError`` after restoring the last finite weights; for regression on large
+    targets (never standardised: ``y`` trains in its own units) the message says so."""
     np.copyto(theta, last_good)
     restored = f"the end of epoch {epoch}" if epoch > 0 else "their values before training"
+    raw = tr.network.output.name == "identity" and tr.network.target_mean is None
+    big = float(np.max(np.abs(Y))) if raw and Y.size else 0.0
+    scale = (f", or standardise the targets, which reach {big:.3g}: net.fit_target_scaling(y_train) "
+             "before fit (predictions stay in y's units)" if big > 100 else "")
     raise DivergenceError(
         f"training diverged in epoch {epoch + 1}: the loss became {loss}; the weights were "
         f"restored to {restored} (the last finite state). Lower the learning "
-        f"rate (it was {tr.optimizer.lr:g}) or the L2 strength.",
+        f"rate (it was {tr.optimizer.lr:g}) or the L2 strength{scale}.",
         epoch=epoch,
     )

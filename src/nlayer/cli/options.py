@@ -206,6 +206,42 @@ def check_network_size(sizes: Sequence[int], counted: str = "") -> None:
                           "choose smaller widths")
 
 
+STATE_ARRAYS = {"sgd": 0, "momentum": 1, "nesterov": 1, "adam": 2}   # optimizer arrays the size of theta
+
+
+def check_memory(sizes: Sequence[int], optimizer: str, dtype: str, batch: int,
+                 available: int | None = None) -> None:
+    """``ConfigError`` when the arrays training allocates for a network of these widths
+    clearly exceed the memory this machine has free (``available`` bytes; by default
+    MemAvailable of /proc/meminfo, and no check where that is unknown). Counted: W and dW
+    (the flat theta and dtheta), the optimizer's state, fit's copy of the last finite
+    weights and the L2 scratch, and the batch buffers (Z, A, dZ, dA per layer). Without it a
+    network that passes :func:`check_network_size` can still be killed by the kernel's
+    out-of-memory killer, with no message at all."""
+    free = _mem_available() if available is None else available
+    if free is None:
+        return
+    params = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+    itemsize = 8 if dtype == "float64" else 4
+    need = itemsize * (params * (4 + STATE_ARRAYS.get(optimizer, 2)) + 4 * batch * sum(sizes[1:]))
+    if need > free:
+        raise ConfigError(f"--layers: training this network needs about {need / 2**30:.1f} GiB (weights, "
+                          f"gradients and {optimizer}'s state), more than the {free / 2**30:.1f} GiB this "
+                          "machine has free: choose smaller widths")
+
+
+def _mem_available() -> int | None:
+    """Bytes of memory available to a new process (Linux's MemAvailable), or None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 def _about(n: int) -> str:
     """A count, exact up to a trillion, else rounded (``1e+20``): ints of any size."""
     if n < 10**12:

@@ -131,10 +131,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     pred = net.decide(A)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    columns = ["prediction"] if pred.ndim == 1 else [f"prediction_{j + 1}" for j in range(pred.shape[1])]
+    names = net.class_labels()                                     # one per output (multi-label) or class
+    columns = ["prediction"] if pred.ndim == 1 else [f"prediction_{c}" for c in names]   # as proba_ below
     if args.proba:
-        P = np.column_stack([1 - A[:, 0], A[:, 0]]) if A.shape[1] == 1 else A
-        names = net.class_labels()                                 # one per column of P
+        P = np.column_stack([1 - A[:, 0], A[:, 0]]) if A.shape[1] == 1 else A   # one column per name
         columns += [f"proba_{c}" for c in names]
     w.writerow(columns)
     for i in range(X.shape[0]):

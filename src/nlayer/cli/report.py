@@ -21,13 +21,16 @@ if TYPE_CHECKING:
 
 def score(net: Network, X: np.ndarray, targets: np.ndarray) -> tuple[dict[str, float], np.ndarray]:
     """``loss`` and ``accuracy`` for class indices, or ``loss, mse, mae, r2`` for values; and the
-    output activations ``A[L]`` (m, n_out) of the same forward pass (for the predictions)."""
+    output activations ``A[L]`` (m, n_out) of the same forward pass (for the predictions).
+    For regression ``loss`` is in the standardised units the network trains in, the other
+    scores and A in the target's own units."""
     from ..training import evaluate
 
     A = np.empty((X.shape[0], net.n_outputs), dtype=net.dtype)
     loss, accuracy = evaluate(net, net.prepare_X(X), net.prepare_Y(targets), INFERENCE_CHUNK, out=A)
     if net.is_classifier:
         return {"loss": float(loss), "accuracy": float(accuracy or 0.0)}, A
+    net.unscale_outputs(A)                              # predictions in the target's own units
     err = A[:, 0].astype(np.float64) - targets
     ss_tot = float(np.sum((targets - targets.mean()) ** 2))
     r2 = 1.0 - float(np.sum(err**2)) / ss_tot if ss_tot > 0 else float("nan")
@@ -119,7 +122,9 @@ def print_summary(job: TrainJob, scores: dict[str, dict[str, float]]) -> None:
     """The final table of train/validation ``scores`` (from :func:`write_run`), and where the run was written."""
     assert job.history is not None
     h = job.history
-    stop = f", stopped early; kept epoch {h.best_epoch + 1}" if h.stopped_early and h.best_epoch is not None else ""
+    stop = ""
+    if h.best_epoch is not None and (h.stopped_early or h.best_epoch + 1 < h.epochs):   # weights restored
+        stop = f"{', stopped early' if h.stopped_early else ''}; kept epoch {h.best_epoch + 1}, the best"
     print(f"trained {job.epochs_text} in {job.seconds:.1f} s{stop}")
     print(table(scores))
     print(f"run folder: {job.out}")

@@ -25,7 +25,7 @@ from ..network import Network
 from ..training import Callback, History, Trainer
 from . import common
 from .common import fail, load_dataset, say
-from .options import check_network_size, check_train_args, given
+from .options import check_memory, check_network_size, check_train_args, given
 from .report import print_summary, write_run
 from .resume import (
     CHECKPOINT,
@@ -225,9 +225,13 @@ def build_job(args: argparse.Namespace, out: Path) -> TrainJob:
                                       targets if task == "classify" else None)
     check_network_size([data.X.shape[1], *args.layers, n_out],
                        f" with the data's {data.X.shape[1]} inputs and {n_out} outputs")
+    check_memory([data.X.shape[1], *args.layers, n_out], args.optimizer, args.dtype,
+                 min(args.batch_size or len(train_rows), len(train_rows)))
     net = Network([data.X.shape[1], *args.layers, n_out], activation=args.activation, output=output,
                   seed=args.seed, dtype=args.dtype)
     net.fit_input_scaling(data.X[train_rows])       # statistics of the training split only
+    if task == "regress":
+        net.fit_target_scaling(targets[train_rows])  # y too: prices in the 100,000s train like z-scores
     net.classes = classes
     job = TrainJob(args, out, data, task, targets, train_rows, val_rows, net)
     batch = args.batch_size if args.batch_size and args.batch_size < len(train_rows) else None
