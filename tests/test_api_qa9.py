@@ -157,3 +157,12 @@ def test_one_sample_given_as_a_vector_gets_the_reshape_that_works():
         Network([2, 5, 3]).predict(np.array([0.1, 0.2]))
     with pytest.raises(DataError, match=r"X.reshape\(-1, 1\) for a single feature"):
         Network([1, 5, 3]).predict(np.array([0.1, 0.2, 0.3]))
+
+
+def test_a_continued_fit_refuses_another_validation_fraction_or_other_rows():
+    X, y = nlayer.datasets.spiral(50, 3, seed=0)
+    net, rng = Network([2, 8, 3], seed=0), np.random.default_rng(1)
+    history = net.fit(X, y, epochs=2, validation_fraction=0.2, seed=rng)
+    for X2, y2, fraction in ((X[:100], y[:100], 0.2), (X, y, 0.3)):
+        with pytest.raises(ConfigError, match="held out validation_fraction=0.2 of 150 rows"):
+            net.fit(X2, y2, epochs=4, initial_epoch=2, history=history, validation_fraction=fraction, seed=rng)

@@ -295,7 +295,7 @@ def test_regression_is_inferred_and_scored_with_mse_mae_r2(plane, tmp_path, caps
     net = nlayer.load(out / "model.safetensors")
     table = nlayer.data.load_table(plane)
     rc, stdout, _ = run_cli(capsys, "predict", out / "model.safetensors", plane)
-    values = np.array([float(r[0]) for r in read_csv(stdout)[1:]], dtype=np.float32)
+    values = np.array([float(r[0]) for r in read_csv(stdout)[1:]], dtype=np.float64)   # float64: y's own units
     np.testing.assert_array_equal(values, net.predict(table.X))
     rc, stdout, _ = run_cli(capsys, "evaluate", out / "model.safetensors", plane)
     header, row = stdout.splitlines()[1:3]

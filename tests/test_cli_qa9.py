@@ -261,3 +261,11 @@ def test_the_memory_estimate_counts_the_optimizers_state():
     with pytest.raises(ConfigError, match="adam's state"):
         check_memory(sizes, "adam", "float32", 32, available=4 * 111_010 * 4 + 4 * 32 * 1010 * 4)
     check_memory(sizes, "adam", "float64", 32)         # this machine's free memory: far more than needed
+
+
+def test_a_batch_too_large_for_free_memory_names_the_batch_size():
+    from nlayer.cli.options import check_memory
+    from nlayer.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^--batch-size: .*400,000 rows at a time"):
+        check_memory([2, 3000, 3000, 2], "adam", "float32", 400_000, available=2**30)

@@ -134,3 +134,33 @@ def test_a_regression_diverging_on_large_raw_targets_points_at_target_scaling():
     net.fit_input_scaling(X)
     with pytest.raises(nlayer.errors.DivergenceError, match=r"reach 6\.\d+e\+05: net.fit_target_scaling\(y_train\)"):
         net.fit(X, y, epochs=20, batch_size=16, optimizer="sgd", lr=0.05, seed=0)
+
+
+def test_a_float32_network_standardises_large_targets_before_rounding_and_answers_in_float64():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((200, 3))
+    y = 1.7e9 + 50 * X[:, 0]                            # float32 steps are 128 apart here
+    net = nlayer.Network([3, 16, 1], output="identity", seed=0)
+    net.fit_input_scaling(X)
+    net.fit_target_scaling(y)
+    np.testing.assert_allclose(net.target_scale, [y.std()], rtol=1e-6)
+    Y = net.prepare_Y(y)
+    np.testing.assert_allclose(Y[:, 0], (y - float(net.target_mean[0])) / float(net.target_scale[0]), atol=1e-5)
+    net.fit(X, y, epochs=60, batch_size=32, optimizer="adam", lr=0.01, seed=0)
+    pred = net.predict(X)
+    assert pred.dtype == np.float64 and r2(y, pred) > 0.95
+
+
+def test_target_statistics_on_a_classifier_are_refused_by_save_and_predict(tmp_path):
+    net = nlayer.Network([2, 4, 3])
+    net.target_mean, net.target_scale = np.zeros(3, np.float32), np.ones(3, np.float32)
+    with pytest.raises(ConfigError, match="identity output"):
+        nlayer.save(net, tmp_path / "m.safetensors")
+    with pytest.raises(ConfigError, match="identity output"):
+        net.predict_proba(np.ones((2, 2)))
+
+
+def test_targets_too_close_together_for_float32_are_refused():
+    net = nlayer.Network([1, 4, 1], output="identity")
+    with pytest.raises(nlayer.errors.DataError, match=r"y\[:, 0\] varies by about .* too little"):
+        net.fit_target_scaling(np.array([1e-300, 2e-300, 3e-300]))

@@ -92,6 +92,9 @@ def save(net: Network, path: str | os.PathLike[str]) -> None:
     if standardized and not np.all(tensors["input_scale"] > 0):
         raise ConfigError("cannot save: input_scale must be > 0 everywhere (it divides every input)")
     targets = net.target_mean is not None and net.target_scale is not None
+    if targets and net.output.name != "identity":
+        raise ConfigError(f"cannot save: target_mean and target_scale are for an identity output; this "
+                          f"network's output is {net.output.name} (set them to None)")
     if targets:
         tensors["target_mean"] = np.ascontiguousarray(net.target_mean, dtype=dt)
         tensors["target_scale"] = np.ascontiguousarray(net.target_scale, dtype=dt)

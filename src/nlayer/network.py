@@ -277,15 +277,17 @@ class Network:
         return ((X - self.input_mean) / self.input_scale).astype(self.dtype, copy=False)
 
     def prepare_Y(self, y: Any) -> Array:
-        """Targets as a dense (m, n_outputs) matrix of the network's dtype (see losses.py)."""
+        """Targets as a dense (m, n_outputs) matrix of the network's dtype (see losses.py);
+        standardised with the target statistics when set, from y in float64 (as X: targets
+        near 1.7e9 keep their unit steps in a float32 network)."""
         y = as_array(y, "y")
         if y.ndim not in (1, 2):
             raise DataError(f"y must be 1-D labels or a 2-D (samples, outputs) matrix; got shape {y.shape}")
-        Y = self.output.targets(y, self.n_outputs, self.dtype)
         if self.target_mean is None or self.target_scale is None:
-            return Y
+            return self.output.targets(y, self.n_outputs, self.dtype)
+        Y = self.output.targets(y, self.n_outputs, np.dtype(np.float64))   # raw y, not yet rounded
         with np.errstate(over="ignore", invalid="ignore"):
-            Y = ((Y - self.target_mean) / self.target_scale).astype(self.dtype, copy=False)   # (y - mean) / scale
+            Y = ((Y - self.target_mean) / self.target_scale).astype(self.dtype)   # (y - mean) / scale
         if not all_finite(Y):
             raise DataError(f"y holds values too far from the training targets' mean to standardise in "
                             f"{self.dtype.name}; rescale y as it was in training")
@@ -303,18 +305,24 @@ class Network:
         if self.output.name != "identity":
             raise ConfigError(f"target scaling is for regression (identity output); this network's output "
                               f"is {self.output.name}")
-        self.target_mean = self.target_scale = None
-        Y = self.prepare_Y(y)                                # (m, n_out), unscaled
+        y = as_array(y, "y")
+        if y.ndim not in (1, 2):
+            raise DataError(f"y must be 1-D values or a 2-D (samples, outputs) matrix; got shape {y.shape}")
+        Y = self.output.targets(y, self.n_outputs, np.dtype(np.float64))   # (m, n_out), raw, float64
         mean, scale = scaling_statistics(Y, self.dtype, "y")  # the same statistics as for X
         self.target_mean, self.target_scale = mean, scale
 
     def unscale_outputs(self, A: Array) -> Array:
-        """``A * target_scale + target_mean`` in place (A itself when no target scaling): the
-        network's outputs (m, n_out) in the targets' own units."""
-        if self.target_mean is not None and self.target_scale is not None:
-            np.multiply(A, self.target_scale, out=A)         # A scale
-            np.add(A, self.target_mean, out=A)               # A scale + mean
-        return A
+        """The network's outputs A (m, n_out) in the targets' own units: a fresh float64
+        ``A * target_scale + target_mean`` (float64, so that values near 1.7e9 keep their unit
+        steps), or A itself when there is no target scaling."""
+        if self.target_mean is None or self.target_scale is None:
+            return A
+        if self.output.name != "identity":
+            raise ConfigError(f"target_mean and target_scale are for an identity output; this network's "
+                              f"output is {self.output.name}: set them to None")
+        with np.errstate(over="ignore"):                     # refused by the callers when not finite
+            return A * self.target_scale.astype(np.float64) + self.target_mean.astype(np.float64)
 
     def fit_input_scaling(self, X: Any) -> None:
         """Learn ``input_mean`` and ``input_scale`` from X (constant columns get scale 1), computed
@@ -442,7 +450,8 @@ class Network:
 
     def predict_proba(self, X: Any) -> Array:
         """Output activations ``A[L]`` for X: (m, n_out), a fresh array (for a regression
-        network with target scaling, in the targets' own units: :meth:`unscale_outputs`).
+        network with target scaling, in the targets' own units and float64:
+        :meth:`unscale_outputs`).
 
         Class probabilities for softmax (rows sum to 1), per-label probabilities for
         sigmoid, predicted values for identity.
@@ -467,11 +476,7 @@ class Network:
             # output is refused, never returned as a silent NaN.
             if not all_finite(out[i : i + INFERENCE_CHUNK]):   # (chunk, n_out): a cheap pass
                 self._refuse_overflow(i, out[i : i + INFERENCE_CHUNK])
-        with np.errstate(over="ignore"):
-            self.unscale_outputs(out)                    # regression: in y's own units
-        if self.target_mean is not None and not all_finite(out):
-            self._refuse_overflow(0, out)
-        return out
+        return self.unscale_outputs(out)                 # regression with target scaling: y's units, float64
 
     def _refuse_overflow(self, start: int, A: Array) -> None:
         """``DataError`` naming the first row (from ``start``) of the outputs ``A`` that is not

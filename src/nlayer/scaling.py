@@ -30,6 +30,12 @@ def scaling_statistics(X: Array, dtype: np.dtype, name: str = "X") -> tuple[Arra
         raise DataError("X has no rows; at least one sample is needed")
     mu, sigma = column_statistics(X)                        # float64 (n,) each
     mean, std = mu.astype(dtype), sigma.astype(dtype)
+    tiny = np.flatnonzero((sigma > 0) & (std == 0))          # a spread below the dtype's smallest number
+    if tiny.size:
+        j = int(tiny[0])
+        raise DataError(f"{name}[:, {j}] varies by about {float(sigma[j]):.3g}, too little to standardise in "
+                        f"{dtype.name} (its smallest number is {float(np.finfo(dtype).smallest_subnormal):.3g}); "
+                        "rescale the column" + (" or use dtype='float64'" if dtype != np.float64 else ""))
     scale = np.where(std > 0, std, 1.0).astype(dtype)
     with np.errstate(over="ignore"):                         # max |X - mean| / scale, as standardize computes it
         far = (np.maximum(X.max(axis=0) - mean, mean - X.min(axis=0)) / scale).astype(dtype)

@@ -312,9 +312,13 @@ def fit(
         # held out, without drawing from rng: the rows validated on are never trained on, and
         # the shuffles continue as in one uninterrupted run.
         held = history.held_out if history is not None and initial_epoch > 0 else None
-        same = held is not None and held[0] == X.shape[0] and held[1] == validation_fraction
+        if held is not None and (held[0] != X.shape[0] or held[1] != validation_fraction):
+            raise ConfigError(
+                f"this fit continues a run that held out validation_fraction={held[1]} of {held[0]} rows; "
+                f"got {validation_fraction} of {X.shape[0]}: continue with the run's data and fraction, or "
+                "start a new run (initial_epoch=0, no history)")
         X, Y, X_val, Y_val, val = split_validation(net, X, Y, validation_fraction, rng,
-                                                   held[2] if same and held is not None else None)
+                                                   held[2] if held is not None else None)
         held = (X.shape[0] + val.size, validation_fraction, val)
     opt, lr0 = resolve_optimizer(optimizer, lr, momentum=momentum, beta1=beta1, beta2=beta2, eps=eps)
     opt.lr0 = lr0                                  # a later fit continuing this run starts from it

@@ -223,11 +223,17 @@ def check_memory(sizes: Sequence[int], optimizer: str, dtype: str, batch: int,
         return
     params = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
     itemsize = 8 if dtype == "float64" else 4
-    need = itemsize * (params * (4 + STATE_ARRAYS.get(optimizer, 2)) + 4 * batch * sum(sizes[1:]))
-    if need > free:
-        raise ConfigError(f"--layers: training this network needs about {need / 2**30:.1f} GiB (weights, "
-                          f"gradients and {optimizer}'s state), more than the {free / 2**30:.1f} GiB this "
-                          "machine has free: choose smaller widths")
+    weights = itemsize * params * (4 + STATE_ARRAYS.get(optimizer, 2))   # W, dW, last good, L2 scratch, state
+    buffers = itemsize * 4 * batch * sum(sizes[1:])                      # Z, A, dZ, dA of every layer
+    if weights + buffers > free:
+        if buffers > weights:
+            raise ConfigError(f"--batch-size: training needs about {(weights + buffers) / 2**30:.1f} GiB, "
+                              f"{buffers / 2**30:.1f} of it for the activations of {batch:,} rows at a time, "
+                              f"more than the {free / 2**30:.1f} GiB this machine has free: choose a smaller "
+                              "--batch-size (0 is the full batch) or smaller --layers")
+        raise ConfigError(f"--layers: training this network needs about {(weights + buffers) / 2**30:.1f} GiB "
+                          f"(weights, gradients and {optimizer}'s state), more than the {free / 2**30:.1f} GiB "
+                          "this machine has free: choose smaller widths")
 
 
 def _mem_available() -> int | None:

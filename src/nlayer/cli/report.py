@@ -30,7 +30,7 @@ def score(net: Network, X: np.ndarray, targets: np.ndarray) -> tuple[dict[str, f
     loss, accuracy = evaluate(net, net.prepare_X(X), net.prepare_Y(targets), INFERENCE_CHUNK, out=A)
     if net.is_classifier:
         return {"loss": float(loss), "accuracy": float(accuracy or 0.0)}, A
-    net.unscale_outputs(A)                              # predictions in the target's own units
+    A = net.unscale_outputs(A)                          # predictions in the target's own units
     err = A[:, 0].astype(np.float64) - targets
     ss_tot = float(np.sum((targets - targets.mean()) ** 2))
     r2 = 1.0 - float(np.sum(err**2)) / ss_tot if ss_tot > 0 else float("nan")
