@@ -42,12 +42,12 @@ def test_a_saturating_activation_that_absorbs_the_overflow_still_predicts():
 
 
 def test_a_first_loss_that_overflows_is_blamed_on_the_data_and_changes_nothing():
-    X, y = np.repeat(HUGE, 10, axis=0), np.tile([0, 1, 2], 10)
+    X, y = np.full((30, 2), 3e38), np.tile([0, 1, 2], 10)      # every batch overflows: no luck involved
     for batch_size in (4, None):
         net = Network([2, 4, 3], seed=0)
         before = net.flat()[0].copy()
         with pytest.raises(DataError, match="before any update.*overflows float32.*float64"):
-            net.fit(X, y, epochs=2, batch_size=batch_size)
+            net.fit(X, y, epochs=2, batch_size=batch_size, seed=0)
         np.testing.assert_array_equal(net.flat()[0], before)
 
 
@@ -166,3 +166,50 @@ def test_a_continued_fit_refuses_another_validation_fraction_or_other_rows():
     for X2, y2, fraction in ((X[:100], y[:100], 0.2), (X, y, 0.3)):
         with pytest.raises(ConfigError, match="held out validation_fraction=0.2 of 150 rows"):
             net.fit(X2, y2, epochs=4, initial_epoch=2, history=history, validation_fraction=fraction, seed=rng)
+
+
+# ------------------------------------------------------------------ review of this change
+@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
+def test_a_refused_fit_leaves_the_optimizer_state_finite_for_the_next_fit(optimizer):
+    from nlayer.optimizers import make_optimizer
+
+    X, y = nlayer.datasets.spiral(30, 3, seed=0)
+    net, opt = Network([2, 8, 3], seed=0), make_optimizer(optimizer, 0.01)
+    net.fit(X, y, epochs=2, batch_size=16, optimizer=opt, seed=0)
+    with pytest.raises(DataError, match="before any update"):
+        net.fit(np.full_like(X, 3e38), y, epochs=1, batch_size=16, optimizer=opt, seed=0)
+    assert all(np.isfinite(a).all() for arrays in opt.state.values() for a in arrays)
+    net.fit(X, y, epochs=1, batch_size=16, optimizer=opt)        # good data trains again
+
+
+def test_divergence_restores_the_optimizer_state_and_step_of_the_last_good_epoch():
+    X, y = nlayer.datasets.spiral(30, 3, seed=0)
+    net, opt = Network([2, 8, 3], seed=0), Adam(0.01)
+    net.fit(X, y, epochs=2, batch_size=16, optimizer=opt)
+    m, v, t = opt.state["m"][0].copy(), opt.state["v"][0].copy(), opt.t
+    opt.lr0 = 1e30                                                # the next fit explodes
+    with pytest.raises(nlayer.errors.DivergenceError):
+        net.fit(X, y, epochs=3, batch_size=16, optimizer=opt)
+    np.testing.assert_array_equal(opt.state["m"][0], m)
+    np.testing.assert_array_equal(opt.state["v"][0], v)
+    assert opt.t == t
+
+
+def test_huge_raw_targets_at_the_first_step_point_at_target_scaling():
+    X = np.random.default_rng(0).standard_normal((32, 2))
+    net = Network([2, 4, 1], output="identity", seed=0)
+    with pytest.raises(DataError, match=r"net.fit_target_scaling\(y_train\)"):
+        net.fit(X, np.full(32, 1e20), epochs=1, batch_size=8)
+
+
+def test_target_statistics_on_a_classifier_are_refused_before_training():
+    X, y = nlayer.datasets.spiral(10, 3, seed=0)
+    net = Network([2, 4, 3])
+    net.target_mean, net.target_scale = np.zeros(3, np.float32), np.ones(3, np.float32)
+    with pytest.raises(ConfigError, match="identity output"):
+        net.fit(X, y, epochs=1)
+
+
+def test_empty_targets_are_named_as_y():
+    with pytest.raises(DataError, match="^y has no rows"):
+        Network([2, 4, 1], output="identity").fit_target_scaling(np.empty(0))

@@ -257,9 +257,12 @@ def test_the_memory_estimate_counts_the_optimizers_state():
     from nlayer.errors import ConfigError
 
     sizes = [100, 1000, 10]                            # 111,010 parameters
-    check_memory(sizes, "sgd", "float32", 32, available=4 * 111_010 * 4 + 4 * 32 * 1010 * 4)
+    room = 6 * 111_010 * 4 + 4 * 32 * 1010 * 4         # sgd needs 5 copies of theta, adam 9
+    check_memory(sizes, "sgd", "float32", 32, available=room)
     with pytest.raises(ConfigError, match="adam's state"):
-        check_memory(sizes, "adam", "float32", 32, available=4 * 111_010 * 4 + 4 * 32 * 1010 * 4)
+        check_memory(sizes, "adam", "float32", 32, available=room)
+    with pytest.raises(ConfigError, match=r"^--data: .*1,000,000 rows of data in float64.*--dtype float32"):
+        check_memory(sizes, "sgd", "float64", 32, rows=1_000_000, available=2 * room)
     check_memory(sizes, "adam", "float64", 32)         # this machine's free memory: far more than needed
 
 
@@ -269,3 +272,12 @@ def test_a_batch_too_large_for_free_memory_names_the_batch_size():
 
     with pytest.raises(ConfigError, match=r"^--batch-size: .*400,000 rows at a time"):
         check_memory([2, 3000, 3000, 2], "adam", "float32", 400_000, available=2**30)
+
+
+def test_a_value_beyond_an_unscaled_models_dtype_is_named_by_line_and_column(tmp_path, capsys):
+    import nlayer
+
+    nlayer.save(nlayer.Network([2, 4, 1], output="identity", seed=0), tmp_path / "m.safetensors")
+    data = write_file(tmp_path, "a,b\n0.5,1\n1e39,2\n")
+    code, out, err = run_cli(capsys, "predict", tmp_path / "m.safetensors", data)
+    assert code == 1 and f"{data}, line 3, column 'a': 1e+39 is beyond float32" in err

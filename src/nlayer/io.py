@@ -115,7 +115,8 @@ def save(net: Network, path: str | os.PathLike[str]) -> None:
     try:                                           # what load checks of the layout, checked first
         _check_architecture("the network", meta, {n: (ST_DTYPES[dt.name], a.shape) for n, a in tensors.items()})
     except ModelFormatError as e:
-        raise ConfigError(f"cannot save {e} (a layer's W or b, or input_mean / input_scale, was replaced "
+        raise ConfigError(f"cannot save {e} (a layer's W or b, input_mean / input_scale or target_mean / "
+                          "target_scale was replaced "
                           "by an array of another shape)") from None
     atomic_write_bytes(path, _safetensors.encode(tensors, {"nlayer": json.dumps(meta)}))
 

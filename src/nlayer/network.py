@@ -118,6 +118,9 @@ class Network:
         classes: optional class labels; ``predict`` maps indices to them when set.
         input_mean, input_scale: optional (n_in,) arrays; when set, every input ``X`` is
             replaced by ``(X - input_mean) / input_scale`` at the boundary.
+        target_mean, target_scale: optional (n_out,) arrays for an identity output
+            (:meth:`fit_target_scaling`): the network trains on ``(y - target_mean) /
+            target_scale`` and answers ``A target_scale + target_mean``.
     """
 
     def __init__(
@@ -283,11 +286,13 @@ class Network:
         y = as_array(y, "y")
         if y.ndim not in (1, 2):
             raise DataError(f"y must be 1-D labels or a 2-D (samples, outputs) matrix; got shape {y.shape}")
-        if self.target_mean is None or self.target_scale is None:
+        stats = self._target_statistics()
+        if stats is None:
             return self.output.targets(y, self.n_outputs, self.dtype)
+        mean, scale = stats
         Y = self.output.targets(y, self.n_outputs, np.dtype(np.float64))   # raw y, not yet rounded
         with np.errstate(over="ignore", invalid="ignore"):
-            Y = ((Y - self.target_mean) / self.target_scale).astype(self.dtype)   # (y - mean) / scale
+            Y = ((Y - mean) / scale).astype(self.dtype)  # (y - mean) / scale
         if not all_finite(Y):
             raise DataError(f"y holds values too far from the training targets' mean to standardise in "
                             f"{self.dtype.name}; rescale y as it was in training")
@@ -316,13 +321,22 @@ class Network:
         """The network's outputs A (m, n_out) in the targets' own units: a fresh float64
         ``A * target_scale + target_mean`` (float64, so that values near 1.7e9 keep their unit
         steps), or A itself when there is no target scaling."""
-        if self.target_mean is None or self.target_scale is None:
+        stats = self._target_statistics()
+        if stats is None:
             return A
+        mean, scale = stats
+        with np.errstate(over="ignore"):                     # refused by the callers when not finite
+            return A * scale.astype(np.float64) + mean.astype(np.float64)
+
+    def _target_statistics(self) -> tuple[Array, Array] | None:
+        """``(target_mean, target_scale)`` when set (None otherwise); ``ConfigError`` if they
+        are set on a network whose output is not identity (they are for regression only)."""
+        if self.target_mean is None or self.target_scale is None:
+            return None
         if self.output.name != "identity":
             raise ConfigError(f"target_mean and target_scale are for an identity output; this network's "
                               f"output is {self.output.name}: set them to None")
-        with np.errstate(over="ignore"):                     # refused by the callers when not finite
-            return A * self.target_scale.astype(np.float64) + self.target_mean.astype(np.float64)
+        return self.target_mean, self.target_scale
 
     def fit_input_scaling(self, X: Any) -> None:
         """Learn ``input_mean`` and ``input_scale`` from X (constant columns get scale 1), computed
@@ -389,6 +403,8 @@ class Network:
         loss = self.output.loss(last.Z, A, Y, last.dZ)   # J (data part), dZ as scratch
         delta(A, Y, last.dZ, scale)                      # dZ[L] = (A[L] - Y) / m
         if steps is not None:
+            if not math.isfinite(loss):                  # no step on a diverged batch (fit stops there)
+                return loss
             loss += self._l2_penalty(l2) if l2 else 0.0  # J at the weights before the step
             self.backward(steps)                         # W -= lr (dW + l2 W), or momentum's step
             return loss
@@ -434,7 +450,8 @@ class Network:
         return loss, [(layer.dW.copy(), layer.db.copy()) for layer in self.layers]
 
     def loss(self, X: Any, y: Any, l2: float = 0.0) -> float:
-        """The loss J on (X, y), without touching the gradients."""
+        """The loss J on (X, y), without touching the gradients (for a network with target
+        scaling, in the standardised units it trains in)."""
         raw = X
         X, Y = self.prepare_X(X), self.prepare_Y(y)
         _check_lengths(X, Y)
@@ -491,19 +508,29 @@ class Network:
 
     def _check_standardizable(self, Xc: Array, start: int) -> None:
         """``DataError`` naming the first value of the chunk ``Xc`` (its rows from ``start``)
-        whose ``(x - input_mean) / input_scale`` overflows the dtype: a value far outside the
-        training data's range (inference would otherwise return NaN without a word)."""
-        if self.input_mean is None or self.input_scale is None:
-            return
+        that :meth:`first_unscalable` finds (inference would otherwise return NaN without a word)."""
+        found = self.first_unscalable(Xc)
+        if found is not None:
+            i, j, why = found
+            raise DataError(f"X[{start + i}, {j}] = {float(Xc[i, j]):.3g} {why}; rescale that column as it was "
+                            "in training")
+
+    def first_unscalable(self, Xc: Array) -> tuple[int, int, str] | None:
+        """The first ``(row, column, why)`` of finite raw inputs ``Xc`` (m, n_in) that this
+        network cannot take, in row order: beyond its dtype's range (1e39 in float32), or so far
+        from the training data's mean that ``(x - input_mean) / input_scale`` overflows the
+        dtype; None when every value can be taken."""
+        dtype = self.dtype
         with np.errstate(over="ignore", invalid="ignore"):
-            bad = np.argwhere(~np.isfinite(self.standardize(Xc)))
-        if bad.size:
-            i, j = (int(v) for v in bad[0])
-            raise DataError(
-                f"X[{start + i}, {j}] = {float(Xc[i, j]):.3g} is too far from the training data's mean "
-                f"{float(self.input_mean[j]):.3g} (scale {float(self.input_scale[j]):.3g}) to standardise in "
-                f"{self.dtype.name}; rescale that column as it was in training"
-            )
+            beyond = np.abs(Xc) > np.finfo(dtype).max                   # (m, n_in)
+            bad = beyond | ~np.isfinite(self.standardize(Xc).astype(dtype))
+        if not bad.any():
+            return None
+        i, j = (int(v) for v in np.argwhere(bad)[0])
+        if beyond[i, j] or self.input_mean is None or self.input_scale is None:
+            return i, j, f"is beyond {dtype.name}, the model's dtype"
+        return i, j, (f"is too far from the training data's mean {float(self.input_mean[j]):.3g} (scale "
+                      f"{float(self.input_scale[j]):.3g}) to standardise in {dtype.name}, the model's dtype")
 
     def predict(self, X: Any) -> np.ndarray:
         """Predictions for X, shape (m,): class labels (``classes`` when set, else indices)

@@ -27,7 +27,7 @@ def scaling_statistics(X: Array, dtype: np.dtype, name: str = "X") -> tuple[Arra
     the mean is more than its largest number away (values of both signs near its range).
     """
     if X.shape[0] == 0:
-        raise DataError("X has no rows; at least one sample is needed")
+        raise DataError(f"{name} has no rows; at least one sample is needed")
     mu, sigma = column_statistics(X)                        # float64 (n,) each
     mean, std = mu.astype(dtype), sigma.astype(dtype)
     tiny = np.flatnonzero((sigma > 0) & (std == 0))          # a spread below the dtype's smallest number

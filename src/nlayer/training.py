@@ -357,7 +357,7 @@ def _run(
     fused = mini_batches and type(opt) in (SGD, Momentum) and _blas.plan is not None
     velocity = net.layer_views(opt.state["velocity"][0]) if fused and type(opt) is Momentum else None
     accuracy = _Accuracy(net, Y) if net.is_classifier else None
-    last_good = theta.copy()                       # the last finite weights
+    good = _LastGood(theta, opt)                   # the last finite weights and optimizer state
     best = theta.copy() if patience else None
     best_value, wait = math.inf, 0
     for hook in hooks:
@@ -376,11 +376,10 @@ def _run(
             for start, stop, Xb, Yb in batches.epoch(order):
                 descend = steps is not None and stop < batches.n
                 loss = net.train_step(Xb, Yb, tr.l2, scale or 1.0, steps if descend else None)   # gradients x scale
-                if not math.isfinite(loss):
-                    if first_step and all_finite(last_good):
-                        np.copyto(theta, last_good)    # a fused step was taken inside backprop
-                        _overflowed(tr, Xb, loss)      # at the weights it started from: the data, not the lr
-                    _diverged(tr, theta, last_good, epoch, loss, Y)
+                if not math.isfinite(loss):            # train_step took no step then (nor will opt.step)
+                    if first_step and all_finite(good.theta):
+                        _overflowed(tr, Xb, Yb, loss)  # at the weights it started from: the data, not the lr
+                    _diverged(tr, good, epoch, loss, Y)
                 first_step = False
                 total += loss * (stop - start)
                 if accuracy is not None:
@@ -393,8 +392,8 @@ def _run(
                 net.scale_gradients(1.0 / scale)       # the last batch's true gradients again
             finite = all_finite(theta)
         if not finite:
-            _diverged(tr, theta, last_good, epoch, math.nan, Y)
-        np.copyto(last_good, theta)
+            _diverged(tr, good, epoch, math.nan, Y)
+        good.save()
         logs = {"loss": total / batches.n}
         if accuracy is not None:
             logs["accuracy"] = accuracy.epoch_result(order)
@@ -511,12 +510,51 @@ class _Accuracy:
         return correct / self.n_rows
 
 
-def _overflowed(tr: Trainer, Xb: Array, loss: float) -> None:
+class _LastGood:
+    """The last finite state of a run: the weights, the optimizer's state arrays (velocity,
+    Adam's m and v) and its step count, saved at every epoch's end (one copy of each, no
+    allocation) and put back when training diverges, so that a later fit with the same
+    Optimizer starts from finite state."""
+
+    def __init__(self, theta: Array, opt: Optimizer) -> None:
+        self.live, self.opt = theta, opt
+        self.theta = theta.copy()
+        self.state = {name: [a.copy() for a in arrays] for name, arrays in opt.state.items()}
+        self.t = opt.t
+
+    def save(self) -> None:
+        np.copyto(self.theta, self.live)
+        for name, arrays in self.state.items():
+            for saved, live in zip(arrays, self.opt.state[name]):
+                np.copyto(saved, live)
+        self.t = self.opt.t
+
+    def restore(self) -> None:
+        np.copyto(self.live, self.theta)
+        for name, arrays in self.state.items():
+            for saved, live in zip(arrays, self.opt.state[name]):
+                np.copyto(live, saved)
+        self.opt.t = self.t
+
+
+def _target_hint(net: Network, Y: Array) -> str:
+    """For regression on large raw targets (not standardised: y trains in its own units), how
+    to standardise them; else ''."""
+    raw = net.output.name == "identity" and net.target_mean is None
+    big = float(np.max(np.abs(Y))) if raw and Y.size else 0.0
+    if big <= 100:
+        return ""
+    return f"standardise the targets, which reach {big:.3g}: net.fit_target_scaling(y_train) before fit"
+
+
+def _overflowed(tr: Trainer, Xb: Array, Yb: Array, loss: float) -> None:
     """``DataError`` for a loss that is not finite at a call's first step, before any update:
     the data overflows the network's dtype with the weights it started from (lowering the
-    learning rate cannot help). The caller has restored those weights."""
+    learning rate cannot help). ``train_step`` took no step on a non-finite loss."""
     net = tr.network
-    scale = "" if net.input_mean is not None else "standardise X (net.fit_input_scaling(X)) or "
+    targets = _target_hint(net, Yb)
+    scale = targets + "; or " if targets else ""
+    scale += "" if net.input_mean is not None else "standardise X (net.fit_input_scaling(X)) or "
     raise DataError(
         f"the loss was {loss} at the first step, before any update: the training data overflows "
         f"{net.dtype.name} in the network as it starts (largest |X| in the first batch, as trained: "
@@ -525,15 +563,12 @@ def _overflowed(tr: Trainer, Xb: Array, loss: float) -> None:
     )
 
 
-def _diverged(tr: Trainer, theta: Array, last_good: Array, epoch: int, loss: float, Y: Array) -> None:
-    """``DivergenceError`` after restoring the last finite weights; for regression on large
-    targets (never standardised: ``y`` trains in its own units) the message says so."""
-    np.copyto(theta, last_good)
+def _diverged(tr: Trainer, good: _LastGood, epoch: int, loss: float, Y: Array) -> None:
+    """``DivergenceError`` after restoring the last finite weights and optimizer state."""
+    good.restore()
     restored = f"the end of epoch {epoch}" if epoch > 0 else "their values before training"
-    raw = tr.network.output.name == "identity" and tr.network.target_mean is None
-    big = float(np.max(np.abs(Y))) if raw and Y.size else 0.0
-    scale = (f", or standardise the targets, which reach {big:.3g}: net.fit_target_scaling(y_train) "
-             "before fit (predictions stay in y's units)" if big > 100 else "")
+    targets = _target_hint(tr.network, Y)
+    scale = f", or {targets} (predictions stay in y's units)" if targets else ""
     raise DivergenceError(
         f"training diverged in epoch {epoch + 1}: the loss became {loss}; the weights were "
         f"restored to {restored} (the last finite state). Lower the learning "

@@ -199,33 +199,39 @@ def check_network_size(sizes: Sequence[int], counted: str = "") -> None:
     allocated. ``nlayer train`` checks its hidden widths between one input and one output
     (a lower bound: absurd widths fail before the data is read), then with the data's own
     (``counted`` says so)."""
-    count = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))      # (n_in + 1) n_out per layer: W and b
+    count = _parameters(sizes)
     if count > MAX_PARAMETERS:
         raise ConfigError(f"--layers: a network of these widths{counted} has {_about(count)} parameters "
                           f"(widest layer {_about(max(sizes))}); nlayer allows at most {MAX_PARAMETERS:,}: "
                           "choose smaller widths")
 
 
-STATE_ARRAYS = {"sgd": 0, "momentum": 1, "nesterov": 1, "adam": 2}   # optimizer arrays the size of theta
-
-
-def check_memory(sizes: Sequence[int], optimizer: str, dtype: str, batch: int,
+def check_memory(sizes: Sequence[int], optimizer: str, dtype: str, batch: int, rows: int = 0,
                  available: int | None = None) -> None:
     """``ConfigError`` when the arrays training allocates for a network of these widths
     clearly exceed the memory this machine has free (``available`` bytes; by default
     MemAvailable of /proc/meminfo, and no check where that is unknown). Counted: W and dW
     (the flat theta and dtheta), the optimizer's state, fit's copy of the last finite
-    weights and the L2 scratch, and the batch buffers (Z, A, dZ, dA per layer). Without it a
-    network that passes :func:`check_network_size` can still be killed by the kernel's
-    out-of-memory killer, with no message at all."""
+    weights and the L2 scratch, its copy of the best weights, the batch buffers (Z, A, dZ, dA
+    per layer), and the ``rows`` of data in the network's dtype (X standardised, Y; the file's
+    own table is already loaded, so free memory counts it). Without it a network that passes
+    :func:`check_network_size` can still be killed by the kernel's out-of-memory killer, with
+    no message at all."""
     free = _mem_available() if available is None else available
     if free is None:
         return
-    params = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
     itemsize = 8 if dtype == "float64" else 4
-    weights = itemsize * params * (4 + STATE_ARRAYS.get(optimizer, 2))   # W, dW, last good, L2 scratch, state
+    state = len(OPTIMIZERS[optimizer].state_names) if optimizer in OPTIMIZERS else 2
+    last_good = 1 + state                                                # fit's copies of theta and the state
+    weights = itemsize * _parameters(sizes) * (4 + state + last_good)   # W, dW, L2 scratch, best + those
     buffers = itemsize * 4 * batch * sum(sizes[1:])                      # Z, A, dZ, dA of every layer
-    if weights + buffers > free:
+    data = itemsize * rows * (sizes[0] + sizes[-1])                      # X standardised, Y
+    if weights + buffers + data > free:
+        need = f"about {(weights + buffers + data) / 2**30:.1f} GiB"
+        if data > max(weights, buffers):
+            raise ConfigError(f"--data: training needs {need}, {data / 2**30:.1f} of it for {rows:,} rows of "
+                              f"data in {dtype}, more than the {free / 2**30:.1f} GiB this machine has free: "
+                              "train on fewer rows" + (" or with --dtype float32" if dtype == "float64" else ""))
         if buffers > weights:
             raise ConfigError(f"--batch-size: training needs about {(weights + buffers) / 2**30:.1f} GiB, "
                               f"{buffers / 2**30:.1f} of it for the activations of {batch:,} rows at a time, "
@@ -234,6 +240,11 @@ def check_memory(sizes: Sequence[int], optimizer: str, dtype: str, batch: int,
         raise ConfigError(f"--layers: training this network needs about {(weights + buffers) / 2**30:.1f} GiB "
                           f"(weights, gradients and {optimizer}'s state), more than the {free / 2**30:.1f} GiB "
                           "this machine has free: choose smaller widths")
+
+
+def _parameters(sizes: Sequence[int]) -> int:
+    """Weights and biases of a network of these widths: ``(n_in + 1) n_out`` per layer, in Python ints."""
+    return sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
 
 
 def _mem_available() -> int | None:

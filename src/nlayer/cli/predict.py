@@ -65,23 +65,14 @@ def check_in_range(net: Network, data: Table) -> None:
     """``DataError`` naming, by line and column (CSV) or index (NPZ), the first value of
     ``data.X`` the network cannot take: beyond its dtype's range (1e39 in float32), or so far
     from the training data's mean that standardising it overflows that dtype. The model's
-    dtype is fixed, so the fix is the column's scale. Computed as ``Network.standardize``
-    does, in chunks of rows; checked before any forward pass."""
-    dtype = net.dtype
+    dtype is fixed, so the fix is the column's scale. ``Network.first_unscalable`` on chunks
+    of rows, before any forward pass."""
     for start in range(0, data.X.shape[0], INFERENCE_CHUNK):
         Xc = data.X[start : start + INFERENCE_CHUNK]
-        with np.errstate(over="ignore", invalid="ignore"):
-            Z = net.standardize(Xc)                      # (chunk, n_in) in dtype; inf where it overflows
-        bad = np.argwhere(~np.isfinite(Z))
-        if bad.size:
-            i, j = (int(v) for v in bad[0])
-            value, mean, scale = float(Xc[i, j]), net.input_mean, net.input_scale
-            if abs(value) > float(np.finfo(dtype).max) or mean is None or scale is None:
-                problem = f"is beyond {dtype.name}, the model's dtype"
-            else:                                        # in range, but (x - mean) / scale overflows
-                problem = (f"is too far from the training data's mean {float(mean[j]):.3g} (scale "
-                           f"{float(scale[j]):.3g}) to standardise in {dtype.name}, the model's dtype")
-            raise DataError(f"{_where(data, start + i, j)}: {value:.6g} {problem}; "
+        found = net.first_unscalable(Xc)
+        if found is not None:
+            i, j, why = found
+            raise DataError(f"{_where(data, start + i, j)}: {float(Xc[i, j]):.6g} {why}; "
                             "rescale the column as it was in training")
 
 

@@ -226,7 +226,7 @@ def build_job(args: argparse.Namespace, out: Path) -> TrainJob:
     check_network_size([data.X.shape[1], *args.layers, n_out],
                        f" with the data's {data.X.shape[1]} inputs and {n_out} outputs")
     check_memory([data.X.shape[1], *args.layers, n_out], args.optimizer, args.dtype,
-                 min(args.batch_size or len(train_rows), len(train_rows)))
+                 min(args.batch_size or len(train_rows), len(train_rows)), len(targets))
     net = Network([data.X.shape[1], *args.layers, n_out], activation=args.activation, output=output,
                   seed=args.seed, dtype=args.dtype)
     net.fit_input_scaling(data.X[train_rows])       # statistics of the training split only
