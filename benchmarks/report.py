@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import statistics
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -148,7 +149,15 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
 
 
 def write_chart(path: Path, results: list[dict[str, Any]]) -> None:
-    """Grouped bars: speed relative to PyTorch (PyTorch = 1, higher is faster), min-max whiskers."""
+    """Grouped bars: speed relative to PyTorch (PyTorch = 1, higher is faster), min-max whiskers.
+    Deprecation warnings raised inside matplotlib's dependencies (matplotlib < 3.11 calls
+    pyparsing 3.3's deprecated names) are silenced, as ``nlayer.plots`` does."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        _write_chart(path, results)
+
+
+def _write_chart(path: Path, results: list[dict[str, Any]]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")

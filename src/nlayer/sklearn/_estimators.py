@@ -125,7 +125,10 @@ def _check_same_kind(multilabel: bool, fitted_multilabel: bool) -> None:
 
 def _check_known(seen: Array, classes: Array) -> None:
     """MLPClassifier's error for labels ``seen`` in y that are not in ``classes`` (a DataError)."""
-    unknown = np.setdiff1d(seen, classes)
+    kinds = {np.asarray(seen).dtype.kind, np.asarray(classes).dtype.kind}
+    # strings against numbers share no label (NumPy 1.24's setdiff1d would warn comparing them)
+    disjoint = bool(kinds & set("US")) and bool(kinds & set("biuf"))
+    unknown = np.unique(seen) if disjoint else np.setdiff1d(seen, classes)
     if unknown.size:
         raise DataError(f"`y` has classes not in `self.classes_`. `self.classes_` has {classes}. "
                         f"'y' has {seen}. Not in `self.classes_`: {unknown}.")
