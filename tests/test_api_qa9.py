@@ -213,3 +213,66 @@ def test_target_statistics_on_a_classifier_are_refused_before_training():
 def test_empty_targets_are_named_as_y():
     with pytest.raises(DataError, match="^y has no rows"):
         Network([2, 4, 1], output="identity").fit_target_scaling(np.empty(0))
+
+
+# ------------------------------------------------------------------ runs continued across calls
+def test_a_continued_run_diverging_at_its_first_step_is_divergence_not_bad_data():
+    X, y = nlayer.datasets.spiral(20, 3, seed=0)
+    net, opt = Network([2, 8, 3], seed=0), nlayer.SGD(0.1)
+    history = net.fit(X, y, epochs=2, optimizer=opt, seed=0)
+    net.flat()[0][...] *= 1e25                                    # a run whose weights have blown up
+    with pytest.raises(nlayer.errors.DivergenceError, match="Lower the learning rate"):
+        net.fit(X, y, epochs=4, optimizer=opt, initial_epoch=2, history=history, seed=0)
+    with pytest.raises(DataError, match="before any update"):     # a new run: its data, as it starts
+        net.fit(X, y, epochs=1, optimizer=opt, seed=0)
+
+
+def test_a_refused_fit_leaves_a_reused_optimizer_as_it_was():
+    X, y = nlayer.datasets.spiral(20, 3, seed=0)
+    net, opt = Network([2, 8, 3], seed=0), Adam(0.01)
+    with pytest.raises(ConfigError):
+        net.fit(X, y, optimizer=opt, lr=5.0, schedule="bogus")
+    assert opt.lr0 == 0.01 and not opt.state
+    history = net.fit(X, y, epochs=1, optimizer=opt)
+    assert history.lr == [0.01]
+
+
+@pytest.mark.parametrize("first, then, message", [
+    (dict(validation_fraction=0.2), dict(), "trained with validation"),
+    (dict(), dict(validation_fraction=0.2), "trained without validation"),
+    (dict(validation_fraction=0.2), dict(validation_data="same"), "held out validation_fraction=0.2"),
+])
+def test_a_continued_run_keeps_its_validation(first, then, message):
+    X, y = nlayer.datasets.spiral(20, 3, seed=0)
+    if then.get("validation_data") == "same":
+        then = dict(validation_data=(X[:10], y[:10]))
+    net, rng = Network([2, 8, 3], seed=0), np.random.default_rng(0)
+    history = net.fit(X, y, epochs=2, seed=rng, **first)
+    with pytest.raises(ConfigError, match=message):
+        net.fit(X, y, epochs=4, initial_epoch=2, history=history, seed=rng, **then)
+
+
+def test_a_history_that_does_not_match_initial_epoch_is_refused_before_training():
+    X, y = nlayer.datasets.spiral(20, 3, seed=0)
+    net = Network([2, 8, 3], seed=0)
+    history = net.fit(X, y, epochs=3)
+    before = net.flat()[0].copy()
+    for initial_epoch, hist in ((3, None), (0, history), (2, history)):
+        if hist is None:
+            continue
+        with pytest.raises(ConfigError, match=f"history holds 3 epochs but initial_epoch is {initial_epoch}"):
+            net.fit(X, y, epochs=6, initial_epoch=initial_epoch, history=hist)
+    np.testing.assert_array_equal(net.flat()[0], before)
+
+
+def test_checkpoint_fit_refuses_fewer_epochs_before_touching_the_network(tmp_path):
+    from nlayer import checkpoint
+
+    X, y = nlayer.datasets.spiral(20, 3, seed=0)
+    path = tmp_path / "c.safetensors"
+    checkpoint.fit(Network([2, 8, 3], seed=0), X, y, checkpoint=path, epochs=5, optimizer="adam", lr=0.01, seed=0)
+    other = Network([2, 8, 3], seed=1)
+    before = other.flat()[0].copy()
+    with pytest.raises(ConfigError, match="already at epoch 5"):
+        checkpoint.fit(other, X, y, checkpoint=path, resume=True, epochs=3, optimizer="adam", lr=0.01, seed=0)
+    np.testing.assert_array_equal(other.flat()[0], before)

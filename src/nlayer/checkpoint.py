@@ -418,6 +418,7 @@ def fit(net: Network, X: Any, y: Any, *, checkpoint: str | os.PathLike[str], eve
         diff = differences(stored, run)
         if diff:
             raise ConfigError(f"cannot resume from {path}: the run differs from the checkpoint's: " + "; ".join(diff))
+        _check_epochs(ckpt, epochs)                # before the caller's network is touched
         net.flat()[0][...] = ckpt.network.flat()[0]
         net.input_mean, net.input_scale = ckpt.network.input_mean, ckpt.network.input_scale
         net.target_mean, net.target_scale = ckpt.network.target_mean, ckpt.network.target_scale
@@ -458,10 +459,14 @@ def resume(path: str | os.PathLike[str], X: Any, y: Any, *, epochs: int | None =
     return net, history
 
 
-def _continue(net: Network, ckpt: CheckpointState, X: Any, y: Any, epochs: int, every: int,
-              options: dict[str, Any], callbacks: Sequence[CallbackLike]) -> History:
+def _check_epochs(ckpt: CheckpointState, epochs: int) -> None:
     if epochs < ckpt.epoch:
         raise ConfigError(f"the checkpoint is already at epoch {ckpt.epoch}; epochs={epochs} is behind it")
+
+
+def _continue(net: Network, ckpt: CheckpointState, X: Any, y: Any, epochs: int, every: int,
+              options: dict[str, Any], callbacks: Sequence[CallbackLike]) -> History:
+    _check_epochs(ckpt, epochs)
     sched = ckpt.run["schedule"]
     schedule = SCHEDULES[sched["name"]](**{k: v for k, v in sched.items() if k != "name"})
     options = {k: v for k, v in options.items() if k not in ("optimizer", "lr", "schedule", "seed",

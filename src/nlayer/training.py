@@ -295,13 +295,13 @@ def fit(
         "early_stopping", early_stopping, 1, "a patience in epochs >= 1, or None")
     min_delta = non_negative("min_delta", min_delta)
     validation_fraction = _check_validation(validation_data, validation_fraction)
-    if history is not None and not isinstance(history, History):
-        raise ConfigError(f"history must be the History an earlier fit returned, or None; got "
-                          f"{type(history).__name__}")
+    _check_continuation(history, initial_epoch, validation_data is not None, validation_fraction)
     hooks = _hooks(callbacks)
     X, Y = net.prepare_X(X), net.prepare_Y(y)
     _check_lengths(X, Y)
     rng = as_generator(seed)
+    opt, lr0 = resolve_optimizer(optimizer, lr, momentum=momentum, beta1=beta1, beta2=beta2, eps=eps)
+    sched = make_schedule(schedule, epochs)
     X_val: Array | None = None
     Y_val: Array | None = None
     if validation_data is not None:
@@ -320,15 +320,15 @@ def fit(
         X, Y, X_val, Y_val, val = split_validation(net, X, Y, validation_fraction, rng,
                                                    held[2] if held is not None else None)
         held = (X.shape[0] + val.size, validation_fraction, val)
-    opt, lr0 = resolve_optimizer(optimizer, lr, momentum=momentum, beta1=beta1, beta2=beta2, eps=eps)
+    batch = _check_batch_size(batch_size, X.shape[0])
+    # Every check has passed: only now is anything the caller passed in changed.
     opt.lr0 = lr0                                  # a later fit continuing this run starts from it
     theta, dtheta = net.flat()
     if not opt.is_bound_to([theta]):
         opt.bind([theta])
     trainer = Trainer(
-        network=net, optimizer=opt, schedule=make_schedule(schedule, epochs),
-        rng=rng, lr0=lr0, l2=l2,
-        batch_size=_check_batch_size(batch_size, X.shape[0]), shuffle=bool(shuffle),
+        network=net, optimizer=opt, schedule=sched, rng=rng, lr0=lr0, l2=l2,
+        batch_size=batch, shuffle=bool(shuffle),
         history=history if history is not None else History(), epoch=initial_epoch,
     )
     if validation_fraction > 0:
@@ -336,6 +336,29 @@ def fit(
     net.history = trainer.history
     _run(trainer, X, Y, X_val, Y_val, epochs, patience, min_delta, hooks)
     return trainer.history
+
+
+def _check_continuation(history: Any, initial_epoch: int, has_data: bool, fraction: float) -> None:
+    """``ConfigError`` for a ``history`` that ``fit`` cannot continue: not a History, not at
+    ``initial_epoch``, or recorded with validation when this call has none (or the reverse;
+    its lists would no longer line up by epoch), or with a ``validation_fraction`` split that
+    this call does not keep."""
+    if history is None:
+        return
+    if not isinstance(history, History):
+        raise ConfigError(f"history must be the History an earlier fit returned, or None; got "
+                          f"{type(history).__name__}")
+    if history.epochs != initial_epoch:
+        raise ConfigError(f"history holds {history.epochs} epochs but initial_epoch is {initial_epoch}: pass "
+                          f"initial_epoch={history.epochs} to continue it (or no history for a new run)")
+    validated = bool(history.val_loss)
+    if history.epochs and validated != (has_data or fraction > 0):
+        had = "with" if validated else "without"
+        raise ConfigError(f"this fit continues a run trained {had} validation; continue it the same way "
+                          "(the History's lists must line up by epoch), or start a new run")
+    if history.held_out is not None and history.epochs and fraction == 0:
+        raise ConfigError(f"this fit continues a run that held out validation_fraction={history.held_out[1]}; "
+                          "pass the same validation_fraction (its rows stay held out), or start a new run")
 
 
 def _run(
@@ -362,7 +385,7 @@ def _run(
     best_value, wait = math.inf, 0
     for hook in hooks:
         hook.on_train_begin(tr)
-    first_step = True                              # no step taken yet by this call
+    first_step = tr.epoch == 0                     # a new run's first step: nothing trained on this data yet
     while tr.epoch < epochs and not tr.stop_training:
         epoch = tr.epoch
         opt.set_epoch_lr(tr.schedule(epoch, tr.lr0))  # lr0 stays: a continued run resumes the schedule
@@ -548,7 +571,8 @@ def _target_hint(net: Network, Y: Array) -> str:
 
 
 def _overflowed(tr: Trainer, Xb: Array, Yb: Array, loss: float) -> None:
-    """``DataError`` for a loss that is not finite at a call's first step, before any update:
+    """``DataError`` for a loss that is not finite at a new run's first step (``initial_epoch``
+    0), before any update:
     the data overflows the network's dtype with the weights it started from (lowering the
     learning rate cannot help). ``train_step`` took no step on a non-finite loss."""
     net = tr.network
