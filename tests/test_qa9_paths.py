@@ -3,6 +3,7 @@ summary, multi-label prediction columns, and callbacks that answer with NumPy bo
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -54,3 +55,54 @@ def test_a_callback_answering_numpy_false_stops_training():
     X, y = nlayer.datasets.spiral(20, 3, seed=0)
     history = nlayer.Network([2, 8, 3], seed=0).fit(X, y, epochs=10, callbacks=[lambda e, logs: np.False_])
     assert history.epochs == 1
+
+
+def test_prices_written_with_dollar_signs_are_named_not_learnt_as_classes(tmp_path, capsys):
+    rows = "\n".join(f'{i},{i % 7},"${100000 + 1037 * i:,}.50"' for i in range(60))
+    data = tmp_path / "houses.csv"
+    data.write_text("area,rooms,price\n" + rows + "\n")
+    for task in ([], ["--task", "regress"]):
+        code, out, err = run_cli(capsys, "train", "--data", data, *task, "--out", tmp_path / "r", "--quiet")
+        assert code == 1 and "holds numbers written as text ('$100,000.50'" in err
+        assert "remove the currency signs, thousands separators" in err and not (tmp_path / "r").exists()
+
+
+def test_an_identifier_column_is_not_taken_for_class_labels(tmp_path, capsys):
+    data = tmp_path / "ids.csv"
+    data.write_text("a,b,id\n" + "\n".join(f"{i},{i % 3},row{i}" for i in range(60)) + "\n")
+    code, out, err = run_cli(capsys, "train", "--data", data, "--out", tmp_path / "r", "--quiet")
+    assert code == 1 and "60 distinct labels over 60 rows" in err and "--target" in err
+
+
+def test_a_checkpoint_given_as_a_model_says_what_it_is_and_how_to_go_on(tmp_path, capsys):
+    from .conftest import checkpointed_run
+
+    run = checkpointed_run(tmp_path, epochs=2, every=1)
+    code, out, err = run_cli(capsys, "predict", run / "checkpoint.safetensors", "spiral")
+    assert code == 1 and "this is an nlayer checkpoint (training state), not a model file" in err
+    assert "nlayer train --resume" in err and len(err.splitlines()) == 1
+
+
+def test_a_run_whose_data_file_moved_resumes_from_its_new_place_if_the_content_is_the_same(tmp_path, capsys):
+    import json
+    import shutil
+
+    rows = "\n".join(f"{i % 5},{(i * 7) % 11},{'yes' if i % 2 else 'no'}" for i in range(60))
+    data = tmp_path / "a.csv"
+    data.write_text("a,b,label\n" + rows + "\n")
+    run = tmp_path / "run"
+    assert run_cli(capsys, "train", "--data", data, "--layers", "4", "--epochs", "2", "--checkpoint-every", "1",
+                   "--out", run, "--quiet")[0] == 0
+    (tmp_path / "moved").mkdir()
+    moved = Path(shutil.move(data, tmp_path / "moved" / "a.csv"))
+    code, out, err = run_cli(capsys, "train", "--resume", run, "--epochs", "3", "--quiet")
+    assert code == 1 and "data file" in err and "is gone; give --data" in err
+    other = tmp_path / "other.csv"
+    other.write_text("a,b,label\n" + rows.replace("yes", "no", 1) + "\n")
+    code, out, err = run_cli(capsys, "train", "--resume", run, "--epochs", "3", "--data", other, "--quiet")
+    assert code == 1 and "data" in err                          # other content: the checkpoint's sha256 says so
+    code, out, err = run_cli(capsys, "train", "--resume", run, "--epochs", "3", "--data", moved, "--quiet")
+    assert code == 0 and err == "" and "(3 in all)" in out
+    assert json.loads((run / "train_args.json").read_text())["data"] == str(moved.resolve())
+    code, out, err = run_cli(capsys, "train", "--resume", run, "--epochs", "4", "--quiet")
+    assert code == 0 and "(4 in all)" in out

@@ -6,6 +6,7 @@ Errors are :class:`~nlayer.errors.DataError` naming the target column and its fi
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,9 @@ TASKS = ("classify", "regress")
 MIN_ROWS_PER_CLASS = 5       # check_task: fewer per numeric class, over MAX_CLASSES classes -> regression
 MAX_CLASSES = 20              # infer_task: at most this many distinct whole numbers -> classify
 EXACT = 2**53                 # float64 holds every whole number up to this, and not all beyond
+# A number written for people: a currency sign, thousands separators or a percent sign
+# ("$104,351.77", "1,200", "12.5%", "€ 30"), which a CSV reader keeps as text.
+FORMATTED = re.compile(r"\s*[-+]?\s*[$€£¥]?\s*[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?\s*%?\s*")
 
 
 def _is_text(y: np.ndarray) -> bool:
@@ -88,6 +92,7 @@ def check_task(
         raise ConfigError(f"unknown task {task!r}; choose one of: {', '.join(TASKS)}")
     y = np.asarray(y)
     column = _column(name, where)
+    formatted = _formatted_numbers(y)
     if task == "classify":
         if not _is_text(y) and not _whole(y):
             raise DataError(
@@ -95,6 +100,14 @@ def check_task(
                 "use task 'regress' (--task regress)"
             )
         idx, classes = encode_labels(y, name, where)
+        if _is_text(y) and len(classes) > MAX_CLASSES and len(y) < 2 * len(classes):
+            if formatted:
+                raise DataError(f"{column} {formatted}")
+            raise DataError(
+                f"{column} has {len(classes)} distinct labels over {len(y)} rows (about "
+                f"{len(y) / len(classes):.1f} rows per class), too few examples of each to learn them: is it "
+                "an identifier or a column of numbers? Choose the target column with --target"
+            )
         if not _is_text(y) and len(classes) > MAX_CLASSES and len(y) < MIN_ROWS_PER_CLASS * len(classes):
             raise DataError(
                 f"{column} has {len(classes)} distinct numbers over {len(y)} rows (about "
@@ -104,12 +117,30 @@ def check_task(
             )
         return idx, classes
     if _is_text(y) and not all(len(v) < 300 and INTEGER.fullmatch(v) for v in np.unique(y).tolist()):
+        if formatted:
+            raise DataError(f"{column} {formatted}")
         shown = ", ".join(repr(str(v)) for v in np.unique(y)[:3])
         raise DataError(
             f"{column} holds text labels ({shown}, ...) which cannot be regressed; "
             "use task 'classify' (--task classify)"
         )
     return None
+
+
+def _formatted_numbers(y: np.ndarray) -> str:
+    """For text whose every value is a number written for people (:data:`FORMATTED`, with a
+    currency sign, thousands separators or %, at least one of them), what to do about it;
+    else ''."""
+    if not _is_text(y) or y.size == 0:
+        return ""
+    values = [str(v) for v in np.unique(y)[:10_000]]
+    if not all(len(v) < 100 and FORMATTED.fullmatch(v) for v in values):
+        return ""
+    if not any(c in v for v in values for c in "$€£¥,%"):   # plain numbers kept as text (007, 1.5)
+        return ""
+    shown = ", ".join(repr(v) for v in values[:3])
+    return (f"holds numbers written as text ({shown}, ...): remove the currency signs, thousands separators "
+            "and % signs so that the column holds plain numbers (104351.77), then train again")
 
 
 def _non_integer(y: np.ndarray) -> str:

@@ -205,6 +205,11 @@ def _check(where: str, extra: dict[str, str], table: dict[str, tuple[str, tuple[
     """The nlayer meaning of a valid safetensors header: metadata, then the tensors'
     names, dtypes and shapes (``table``: {name: (dtype code, shape)}). Returns the metadata."""
     if "nlayer" not in extra:
+        if extra.get("format") == "nlayer-checkpoint":     # checkpoint.FORMAT (not imported: it imports io)
+            raise ModelFormatError(
+                f"{where}: this is an nlayer checkpoint (training state), not a model file: resume its run "
+                "with nlayer train --resume RUN_DIR (model.safetensors is written when training ends), or "
+                "in Python take nlayer.checkpoint.load_checkpoint(path).network")
         found = "no 'nlayer' metadata entry" if extra else "no '__metadata__'"
         raise ModelFormatError(f"{where}: the header has {found}; this safetensors file is not an nlayer model")
     meta = _check_metadata(where, extra["nlayer"], len(table))

@@ -50,8 +50,12 @@ def resume_args(args: argparse.Namespace) -> argparse.Namespace:
     defaults = train_defaults()
     stored = {**defaults, **_checked_record(run / TRAIN_ARGS, stored, defaults)}
     typed = given(args)
+    moved = _moved(stored["data"], args.data if "data" in typed else None)
+    if "data" not in typed and stored["data"] != "spiral" and not Path(stored["data"]).exists():
+        raise ConfigError(f"--resume {run}: the run's data file {stored['data']} is gone; give --data with its "
+                          "new location (its content is checked against the checkpoint's)")
     changed = [k for k in defaults if k in typed and k not in _MAY_CHANGE_ON_RESUME
-               and not _same(k, stored[k], getattr(args, k))]
+               and not _same(k, stored[k], getattr(args, k)) and not (k == "data" and moved)]
     chosen = [k for k in changed if k in _CHOSEN_FROM_DATA and stored[k] is None]
     if chosen and "data" not in changed:       # the run's own choice, made from the same data (else --data differs)
         data = args.data if "data" in typed else stored["data"]
@@ -71,6 +75,13 @@ def resume_args(args: argparse.Namespace) -> argparse.Namespace:
         merged[k] = getattr(args, k)
     merged["given"] = typed                    # options.given(): a new --epochs is recorded (cmd_train)
     return argparse.Namespace(**merged)
+
+
+def _moved(run_data: Any, data: Any) -> bool:
+    """Whether ``--data`` names another file than the run's, both files (not spiral): the
+    run's file moved or copied elsewhere. Allowed on resume: ``checkpoint.fit`` then compares
+    the data's sha256 with the checkpoint's and refuses other content."""
+    return data is not None and "spiral" not in (run_data, data) and not _same("data", run_data, data)
 
 
 def _used(value: Any) -> str:

@@ -93,7 +93,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         check_run_files(out, args, removed=not resuming)
         job = build_job(args, out)
         job.epochs_before = epochs_before
-        if resuming and given(args) & {"epochs", "checkpoint_every"}:
+        if resuming and given(args) & {"epochs", "checkpoint_every", "data"}:
             job.callbacks.append(_Recorded(out, args))     # a later plain --resume continues to them
         elif not resuming:
             remove_previous_run(out)     # --force: nothing of the old run mixed in, or resumed later
@@ -123,7 +123,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 class _Recorded(Callback):
     """RUN_DIR/train_args.json rewritten with a resumed run's new --epochs / --checkpoint-every
-    once training begins: after every check of the resume has passed (a refused resume
+    / --data (the data file moved) once training begins: after every check of the resume has passed (a refused resume
     leaves the record as it was), before the first epoch (an interrupted one still resumes
     to them)."""
 
