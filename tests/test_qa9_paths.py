@@ -7,6 +7,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 import nlayer
 from nlayer.training import History
@@ -106,3 +107,45 @@ def test_a_run_whose_data_file_moved_resumes_from_its_new_place_if_the_content_i
     assert json.loads((run / "train_args.json").read_text())["data"] == str(moved.resolve())
     code, out, err = run_cli(capsys, "train", "--resume", run, "--epochs", "4", "--quiet")
     assert code == 0 and "(4 in all)" in out
+
+
+def test_a_csv_with_the_models_columns_in_another_order_is_refused(tmp_path, capsys):
+    import nlayer as nl
+
+    rows = [(i % 5, (i * 7) % 11, i % 3, "yes" if i % 2 else "no") for i in range(60)]
+    data = tmp_path / "a.csv"
+    data.write_text("a,b,c,label\n" + "\n".join(",".join(map(str, r)) for r in rows) + "\n")
+    run = tmp_path / "run"
+    assert run_cli(capsys, "train", "--data", data, "--layers", "4", "--epochs", "2", "--out", run, "--quiet")[0] == 0
+    assert nl.load(run / "model.safetensors").feature_names == ["a", "b", "c"]
+    swapped = tmp_path / "swapped.csv"
+    swapped.write_text("c,b,a,label\n" + "\n".join(f"{c},{b},{a},{y}" for a, b, c, y in rows) + "\n")
+    for command in ("predict", "evaluate"):
+        code, out, err = run_cli(capsys, command, run / "model.safetensors", swapped)
+        assert code == 1 and "are the model's in another order" in err and "a, b, c" in err
+    renamed = tmp_path / "renamed.csv"                           # other names: matched by position, as before
+    renamed.write_text("x,y,z,label\n" + "\n".join(",".join(map(str, r)) for r in rows) + "\n")
+    assert run_cli(capsys, "predict", run / "model.safetensors", renamed)[0] == 0
+
+
+def test_feature_names_are_an_entry_older_readers_ignore_and_are_checked_on_load(tmp_path):
+    import json
+
+    from nlayer.errors import ConfigError, ModelFormatError
+
+    from .conftest import safetensors_bytes, split_safetensors
+
+    net = nlayer.Network([2, 3, 2], seed=0)
+    net.feature_names = ["height", "weight"]
+    path = tmp_path / "m.safetensors"
+    nlayer.save(net, path)
+    header, payload = split_safetensors(path.read_bytes())
+    assert json.loads(header["__metadata__"]["nlayer"])["format_version"] == 1
+    assert nlayer.load(path).feature_names == ["height", "weight"]
+    header["__metadata__"]["nlayer.features"] = json.dumps(["only one"])
+    path.write_bytes(safetensors_bytes(header, payload))
+    with pytest.raises(ModelFormatError, match="must list 2 column names"):
+        nlayer.load(path)
+    net.feature_names = ["one"]
+    with pytest.raises(ConfigError, match="feature_names must be a list of 2 strings"):
+        nlayer.save(net, tmp_path / "n.safetensors")

@@ -46,6 +46,7 @@ __all__ = ["FORMAT_VERSION", "MAX_FILE_BYTES", "MAX_HEADER_BYTES", "MAX_LAYERS",
 FORMAT_VERSION = 2                     # the newest version this nlayer reads and writes
 METADATA_KEYS = ("format_version", "sizes", "activation", "output", "classes", "dtype", "standardized")
 V2_KEYS = (*METADATA_KEYS, "target_standardized")   # version 2: with the targets' statistics
+FEATURES = "nlayer.features"   # __metadata__ entry: JSON list of the input columns' names (optional, any version)
 ST_DTYPES = {"float32": "F32", "float64": "F64"}     # metadata dtype -> safetensors dtype code
 CODES = frozenset(ST_DTYPES.values())
 WHAT = "model file"                                    # what the container layer's messages call the file
@@ -118,7 +119,14 @@ def save(net: Network, path: str | os.PathLike[str]) -> None:
         raise ConfigError(f"cannot save {e} (a layer's W or b, input_mean / input_scale or target_mean / "
                           "target_scale was replaced "
                           "by an array of another shape)") from None
-    atomic_write_bytes(path, _safetensors.encode(tensors, {"nlayer": json.dumps(meta)}))
+    extra = {"nlayer": json.dumps(meta)}
+    if net.feature_names is not None:               # an entry of its own: readers of version 1 ignore it
+        names = net.feature_names
+        if not (isinstance(names, list) and len(names) == net.n_inputs and all(isinstance(n, str) for n in names)):
+            raise ConfigError(f"cannot save: feature_names must be a list of {net.n_inputs} strings, one per input "
+                              "column, or None")
+        extra[FEATURES] = json.dumps(names)
+    atomic_write_bytes(path, _safetensors.encode(tensors, extra))
 
 
 def json_classes(classes: Any, output: str, k: int) -> list[str] | list[int] | None:
@@ -179,6 +187,7 @@ def load(path: str | os.PathLike[str]) -> Network:
         layer.W[...] = arrays[f"W{l}"]
         layer.b[...] = arrays[f"b{l}"]
     net.classes = None if meta["classes"] is None else list(meta["classes"])
+    net.feature_names = _feature_names(where, extra, net.n_inputs)
     if meta["standardized"]:
         net.input_mean = arrays["input_mean"].astype(net.dtype, copy=True)
         net.input_scale = arrays["input_scale"].astype(net.dtype, copy=True)
@@ -310,6 +319,20 @@ def _check_architecture(where: str, meta: dict[str, Any], table: dict[str, tuple
         if table[name][0] != code or shape[name] != (sizes[-1],):
             raise ModelFormatError(f"{where}: tensor {name!r} must be {meta['dtype']} of shape "
                                    f"{brief((sizes[-1],))}; got {table[name][0]} {brief(shape[name])}")
+
+
+def _feature_names(where: str, extra: dict[str, str], n_in: int) -> list[str] | None:
+    """The optional ``nlayer.features`` entry: n_in column names (strings), or None."""
+    if FEATURES not in extra:
+        return None
+    try:
+        names = _safetensors.strict_json(extra[FEATURES])
+    except (ValueError, RecursionError) as e:
+        raise ModelFormatError(f"{where}: metadata {FEATURES!r} is not valid JSON ({e})") from None
+    if not (isinstance(names, list) and len(names) == n_in and all(isinstance(n, str) for n in names)):
+        raise ModelFormatError(f"{where}: metadata {FEATURES!r} must list {n_in} column names (strings); got "
+                               f"{brief(names)}")
+    return names
 
 
 def _listing(what: str, missing: list[str], unknown: list[str]) -> str:

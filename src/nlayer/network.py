@@ -118,6 +118,9 @@ class Network:
         classes: optional class labels; ``predict`` maps indices to them when set.
         input_mean, input_scale: optional (n_in,) arrays; when set, every input ``X`` is
             replaced by ``(X - input_mean) / input_scale`` at the boundary.
+        feature_names: optional names of the n_in input columns, in order (``nlayer train``
+            sets them from a CSV header; ``nlayer predict`` and ``evaluate`` refuse a file with
+            the same columns in another order).
         target_mean, target_scale: optional (n_out,) arrays for an identity output
             (:meth:`fit_target_scaling`): the network trains on ``(y - target_mean) /
             target_scale`` and answers ``A target_scale + target_mean``.
@@ -155,6 +158,7 @@ class Network:
         self.input_scale: Array | None = None
         self.target_mean: Array | None = None     # regression (identity output): see fit_target_scaling
         self.target_scale: Array | None = None
+        self.feature_names: list[str] | None = None   # the input columns' names, in order (model files keep them)
         self.history: History | None = None
         self._batch: tuple[int, bool] = (-1, False)
 
@@ -569,6 +573,7 @@ class Network:
         clone = Network(self.sizes, self.activation, self.output.name, self.init, self.init_scale, 0, dt)
         clone.flat()[0][...] = self.flat()[0]
         clone.classes = None if self.classes is None else list(self.classes)
+        clone.feature_names = None if self.feature_names is None else list(self.feature_names)
         if self.input_mean is not None and self.input_scale is not None:
             clone.input_mean = self.input_mean.astype(dt)
             clone.input_scale = self.input_scale.astype(dt)

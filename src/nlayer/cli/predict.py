@@ -57,8 +57,20 @@ def predict_features(net: Network, spec: str, target: str | None) -> np.ndarray:
             raise DataError(_count_message(spec, n_in, have)) from None
     if data.X.shape[1] != n_in:                      # spiral
         raise DataError(_count_message(spec, n_in, f"{data.X.shape[1]} feature columns"))
+    check_column_order(net, data)
     check_in_range(net, data)
     return data.X
+
+
+def check_column_order(net: Network, data: Table) -> None:
+    """``DataError`` when a CSV's header holds the model's columns (``net.feature_names``,
+    from its training file) in another order: columns are matched by order, so they would
+    be fed to the wrong inputs without a word. Other names (renamed columns) pass."""
+    names, got = net.feature_names, list(data.feature_names)
+    if names is None or data.lines is None or got == names or sorted(got) != sorted(names):
+        return
+    raise DataError(f"{data.source}: the columns {', '.join(got)} are the model's in another order; nlayer "
+                    f"matches columns by position: put them in the training order {', '.join(names)}")
 
 
 def check_in_range(net: Network, data: Table) -> None:
@@ -159,6 +171,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if data.X.shape[1] != net.n_inputs:
         raise DataError(f"{data.source}: the model expects {net.n_inputs} feature columns besides the target "
                         f"'{data.target_name}'; the file has {data.X.shape[1]}")
+    check_column_order(net, data)
     check_in_range(net, data)
     heading = f"{data.source}: {data.X.shape[0]} rows, target '{data.target_name}'"    # once DATA passed
     if not net.is_classifier:

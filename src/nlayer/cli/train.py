@@ -233,6 +233,8 @@ def build_job(args: argparse.Namespace, out: Path) -> TrainJob:
     if task == "regress":
         net.fit_target_scaling(targets[train_rows])  # y too: prices in the 100,000s train like z-scores
     net.classes = classes
+    if data.lines is not None:                      # a CSV's header names the columns (NPZ: x1, x2, ... made up)
+        net.feature_names = list(data.feature_names)
     job = TrainJob(args, out, data, task, targets, train_rows, val_rows, net)
     batch = args.batch_size if args.batch_size and args.batch_size < len(train_rows) else None
     job.fit_options = dict(epochs=args.epochs, batch_size=batch, optimizer=args.optimizer, lr=args.lr, l2=args.l2,
