@@ -168,3 +168,11 @@ def test_early_stopping_with_validation_fraction_zero_is_refused_before_training
         est.predict(X)
     assert NLayerClassifier((5,), solver="lbfgs", early_stopping=True, validation_fraction=0.0,
                             max_iter=3).fit(X, y).n_iter_ >= 1              # lbfgs does not split
+
+
+def test_to_network_keeps_the_dataframes_column_names():
+    pd = pytest.importorskip("pandas")
+    X, y = make_classification(60, 3, n_informative=2, n_redundant=0, random_state=0)
+    frame = pd.DataFrame(X, columns=["height", "weight", "age"])
+    net = NLayerClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0).fit(frame, y).to_network()
+    assert net.feature_names == ["height", "weight", "age"]

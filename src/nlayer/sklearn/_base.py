@@ -248,11 +248,15 @@ class _BaseNLayer(BaseEstimator):
     def to_network(self) -> Network:
         """A copy of the trained ``nlayer.Network`` (with ``classes`` for a classifier):
         ``nlayer.gradient_check``, saving and the lecture's equations all work on it.
-        Its labels are the ones a model file holds (see ``saveable_labels``)."""
+        Its labels are the ones a model file holds (see ``saveable_labels``); fitted on a
+        DataFrame, its ``feature_names`` are the columns' (``feature_names_in_``)."""
         check_is_fitted(self)
         net = self._network.copy()
         if net.classes is not None:
             net.classes = saveable_labels(net.classes)
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None and len(names) == net.n_inputs:
+            net.feature_names = [str(n) for n in names]
         return net
 
     def _check_solver(self) -> bool:
