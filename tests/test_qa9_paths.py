@@ -149,3 +149,73 @@ def test_feature_names_are_an_entry_older_readers_ignore_and_are_checked_on_load
     net.feature_names = ["one"]
     with pytest.raises(ConfigError, match="feature_names must be a list of 2 strings"):
         nlayer.save(net, tmp_path / "n.safetensors")
+
+
+def test_repeated_prices_written_as_text_are_named_too_and_an_explicit_task_insists(tmp_path, capsys):
+    from nlayer.data import check_task
+
+    prices = np.array([f"${250 + i},000" for i in range(30)] * 3)
+    with pytest.raises(nlayer.errors.DataError, match="numbers written as text.*--task classify"):
+        check_task(prices, "classify", "price", "h.csv", inferred=True)
+    assert len(check_task(prices, "classify", "price", "h.csv")[1]) == 30        # --task classify insists
+    tiers = np.array(["$5", "$10", "10%", "20%"] * 10)                           # few labels: real classes
+    assert len(check_task(tiers, "classify", inferred=True)[1]) == 4
+    species = [f"species{i}" for i in range(30)] + [f"species{i}" for i in range(15)]   # rare but real classes
+    rows = "\n".join(f"{i % 7},{i % 5},{s}" for i, s in enumerate(species))
+    data = tmp_path / "trees.csv"
+    data.write_text("a,b,species\n" + rows + "\n")
+    code, out, err = run_cli(capsys, "train", "--data", data, "--val-fraction", "0", "--epochs", "1",
+                             "--out", tmp_path / "r", "--quiet")
+    assert code == 1 and "--task classify if these are class labels" in err
+    code, out, err = run_cli(capsys, "train", "--data", data, "--task", "classify", "--val-fraction", "0",
+                             "--epochs", "1", "--out", tmp_path / "r", "--quiet")
+    assert code == 0 and err == ""
+
+
+def test_a_target_column_among_the_features_is_named_rather_than_read_as_one(tmp_path, capsys):
+    rows = "\n".join(f"{i % 5},{i % 2},{(i * 7) % 11}" for i in range(60))    # numeric labels: read silently
+    data = tmp_path / "mid.csv"
+    data.write_text("a,label,b\n" + rows + "\n")
+    run = tmp_path / "run"
+    assert run_cli(capsys, "train", "--data", data, "--target", "label", "--layers", "4", "--epochs", "2",
+                   "--out", run, "--quiet")[0] == 0
+    code, out, err = run_cli(capsys, "predict", run / "model.safetensors", data)
+    assert code == 1 and "name that column with --target label" in err
+    code, out, err = run_cli(capsys, "predict", run / "model.safetensors", data, "--target", "label")
+    assert code == 0 and out.startswith("prediction\n")
+
+
+def test_checkpoint_fit_checks_the_callers_callbacks_before_touching_the_network(tmp_path):
+    from nlayer import checkpoint
+
+    X, y = nlayer.datasets.spiral(20, 3, seed=0)
+    path = tmp_path / "c.safetensors"
+    checkpoint.fit(nlayer.Network([2, 8, 3], seed=0), X, y, checkpoint=path, epochs=3, optimizer="adam", seed=0)
+    other = nlayer.Network([2, 8, 3], seed=1)
+    before = other.flat()[0].copy()
+    with pytest.raises(nlayer.errors.ConfigError, match=r"callbacks\[0\]"):
+        checkpoint.fit(other, X, y, checkpoint=path, resume=True, epochs=5, optimizer="adam", seed=0, callbacks=[42])
+    np.testing.assert_array_equal(other.flat()[0], before)
+
+
+def test_a_checkpoint_keeps_the_column_names():
+    import tempfile
+
+    from nlayer import checkpoint
+
+    X, y = nlayer.datasets.spiral(20, 3, seed=0)
+    net = nlayer.Network([2, 8, 3], seed=0)
+    net.feature_names = ["x", "y"]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "c.safetensors"
+        checkpoint.fit(net, X, y, checkpoint=path, epochs=1, seed=0)
+        assert checkpoint.load_checkpoint(path).network.feature_names == ["x", "y"]
+
+
+def test_a_refused_batch_size_draws_nothing_from_the_callers_generator():
+    X, y = nlayer.datasets.spiral(20, 3, seed=0)
+    rng = np.random.default_rng(0)
+    state = rng.bit_generator.state
+    with pytest.raises(nlayer.errors.ConfigError, match="batch_size"):
+        nlayer.Network([2, 8, 3]).fit(X, y, epochs=1, batch_size=0, validation_fraction=0.2, seed=rng)
+    assert rng.bit_generator.state == state

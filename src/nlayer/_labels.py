@@ -80,13 +80,17 @@ def encode_labels(y: np.ndarray, name: str = "target", where: str = "") -> tuple
 
 
 def check_task(
-    y: np.ndarray, task: str, name: str = "target", where: str = ""
+    y: np.ndarray, task: str, name: str = "target", where: str = "", inferred: bool = False
 ) -> tuple[np.ndarray, list[Any]] | None:
     """``DataError`` if target ``y`` (column ``name`` of the file ``where``) cannot be used for ``task``.
 
     For ``"classify"`` returns what :func:`encode_labels` gives (class indices, classes), which
     the check has to compute anyway; None for ``"regress"``, for which text that is all
     integers (labels kept as written, such as ``007``) counts as numbers.
+
+    ``inferred`` (the task was not given): text labels that are numbers written for people
+    (``$250,000``) over more than ``MAX_CLASSES`` values, or nearly one label per row (an
+    identifier), are refused rather than learnt as classes; a task given explicitly insists.
     """
     if task not in TASKS:
         raise ConfigError(f"unknown task {task!r}; choose one of: {', '.join(TASKS)}")
@@ -100,14 +104,15 @@ def check_task(
                 "use task 'regress' (--task regress)"
             )
         idx, classes = encode_labels(y, name, where)
-        if _is_text(y) and len(classes) > MAX_CLASSES and len(y) < 2 * len(classes):
+        if inferred and _is_text(y) and len(classes) > MAX_CLASSES:
             if formatted:
-                raise DataError(f"{column} {formatted}")
-            raise DataError(
-                f"{column} has {len(classes)} distinct labels over {len(y)} rows (about "
-                f"{len(y) / len(classes):.1f} rows per class), too few examples of each to learn them: is it "
-                "an identifier or a column of numbers? Choose the target column with --target"
-            )
+                raise DataError(f"{column} {formatted}; or --task classify if these are class labels")
+            if len(y) < 2 * len(classes):
+                raise DataError(
+                    f"{column} has {len(classes)} distinct labels over {len(y)} rows (about "
+                    f"{len(y) / len(classes):.1f} rows per class), too few examples of each to learn them: is "
+                    "it an identifier or a column of numbers? Choose the target column with --target, or "
+                    "--task classify if these are class labels")
         if not _is_text(y) and len(classes) > MAX_CLASSES and len(y) < MIN_ROWS_PER_CLASS * len(classes):
             raise DataError(
                 f"{column} has {len(classes)} distinct numbers over {len(y)} rows (about "

@@ -48,7 +48,7 @@ from .errors import ConfigError, DataError, ModelFormatError
 from .network import Network, as_generator
 from .optimizers import OPTIMIZERS, Optimizer, make_optimizer
 from .schedules import SCHEDULES, Schedule, make_schedule
-from .training import Callback, CallbackLike, History, Trainer, resolve_optimizer
+from .training import Callback, CallbackLike, History, Trainer, _hooks, resolve_optimizer
 
 FORMAT, FORMAT_VERSION = "nlayer-checkpoint", 1
 _HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "lr")
@@ -190,7 +190,7 @@ def encode_checkpoint(tr: Trainer, run: dict[str, Any], rng_start: dict[str, Any
         tensors["target_mean"], tensors["target_scale"] = net.target_mean, net.target_scale
     state = {"epoch": tr.epoch, "epochs": epochs, "every": every, "optimizer_t": opt.t,
              "optimizer_lr": opt.lr, "rng": _jsonable(tr.rng.bit_generator.state), "rng_start": rng_start,
-             "classes": _classes(net)}
+             "classes": _classes(net), "feature_names": net.feature_names}
     h = tr.history
     meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "run": json.dumps(_jsonable(run)),
             "state": json.dumps(state), "history": json.dumps({k: getattr(h, k) for k in _HISTORY_KEYS})}
@@ -354,6 +354,12 @@ def _build(p: Path, tensors: dict[str, np.ndarray], meta: dict[str, str]) -> Che
     if problem:
         raise ModelFormatError(f"{p}: state 'classes' {problem}")
     net.classes = classes
+    names = state.get("feature_names")                  # absent in checkpoints before 2026-12
+    if names is not None and not (isinstance(names, list) and len(names) == net.n_inputs
+                                  and all(isinstance(n, str) for n in names)):
+        raise ModelFormatError(f"{p}: state 'feature_names' must be null or {net.n_inputs} column names; got "
+                               f"{brief(names)}")
+    net.feature_names = names
     lists = {k: [float(v) for v in _field(hist, k, list, "history")] for k in _HISTORY_KEYS}
     history = History(lists["loss"], lists["accuracy"], lists["val_loss"], lists["val_accuracy"], lists["lr"])
     if len(history.loss) != epoch:
@@ -409,6 +415,7 @@ def fit(net: Network, X: Any, y: Any, *, checkpoint: str | os.PathLike[str], eve
     for key in _REFUSED:
         if key in options:
             raise ConfigError(f"checkpoint.fit does not take {key!r}: its state cannot be resumed exactly")
+    _hooks(callbacks)                              # the caller's list, checked (and indexed) as given
     path = Path(checkpoint)
     check_writable(path)
     run = describe_run(net, X, y, options, epochs)
@@ -419,6 +426,7 @@ def fit(net: Network, X: Any, y: Any, *, checkpoint: str | os.PathLike[str], eve
         if diff:
             raise ConfigError(f"cannot resume from {path}: the run differs from the checkpoint's: " + "; ".join(diff))
         _check_epochs(ckpt, epochs)                # before the caller's network is touched
+        _check_split(ckpt)
         net.flat()[0][...] = ckpt.network.flat()[0]
         net.input_mean, net.input_scale = ckpt.network.input_mean, ckpt.network.input_scale
         net.target_mean, net.target_scale = ckpt.network.target_mean, ckpt.network.target_scale
@@ -459,6 +467,11 @@ def resume(path: str | os.PathLike[str], X: Any, y: Any, *, epochs: int | None =
     return net, history
 
 
+def _check_split(ckpt: CheckpointState) -> None:
+    if ckpt.run.get("validation", {}).get("fraction", 0.0) and ckpt.rng_start is None:
+        raise DataError("this checkpoint cannot restore its validation split; resume with validation_data=")
+
+
 def _check_epochs(ckpt: CheckpointState, epochs: int) -> None:
     if epochs < ckpt.epoch:
         raise ConfigError(f"the checkpoint is already at epoch {ckpt.epoch}; epochs={epochs} is behind it")
@@ -471,8 +484,7 @@ def _continue(net: Network, ckpt: CheckpointState, X: Any, y: Any, epochs: int, 
     schedule = SCHEDULES[sched["name"]](**{k: v for k, v in sched.items() if k != "name"})
     options = {k: v for k, v in options.items() if k not in ("optimizer", "lr", "schedule", "seed",
                                                              "momentum", "beta1", "beta2", "eps")}
-    if ckpt.run.get("validation", {}).get("fraction", 0.0) and ckpt.rng_start is None:
-        raise DataError("this checkpoint cannot restore its validation split; resume with validation_data=")
+    _check_split(ckpt)
     hooks = [_RestoreRNG(ckpt.rng_state),
              Checkpoint(ckpt.path, every, run=ckpt.run, rng_start=ckpt.rng_start, epochs=epochs), *callbacks]
     return net.fit(X, y, epochs=epochs, optimizer=ckpt.optimizer, lr=ckpt.lr0, schedule=schedule,

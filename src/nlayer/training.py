@@ -302,6 +302,8 @@ def fit(
     rng = as_generator(seed)
     opt, lr0 = resolve_optimizer(optimizer, lr, momentum=momentum, beta1=beta1, beta2=beta2, eps=eps)
     sched = make_schedule(schedule, epochs)
+    if batch_size is not None:                     # before the split draws from the caller's generator
+        whole("batch_size", batch_size, 1, "a whole number >= 1 or None (full batch)")
     X_val: Array | None = None
     Y_val: Array | None = None
     if validation_data is not None:

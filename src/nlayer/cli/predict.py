@@ -65,12 +65,20 @@ def predict_features(net: Network, spec: str, target: str | None) -> np.ndarray:
 def check_column_order(net: Network, data: Table) -> None:
     """``DataError`` when a CSV's header holds the model's columns (``net.feature_names``,
     from its training file) in another order: columns are matched by order, so they would
-    be fed to the wrong inputs without a word. Other names (renamed columns) pass."""
+    be fed to the wrong inputs without a word; nor a file whose one other column, the target,
+    sits among them (name it with ``--target``). Other names (renamed columns) pass."""
     names, got = net.feature_names, list(data.feature_names)
-    if names is None or data.lines is None or got == names or sorted(got) != sorted(names):
+    if names is None or data.lines is None or got == names:
         return
-    raise DataError(f"{data.source}: the columns {', '.join(got)} are the model's in another order; nlayer "
-                    f"matches columns by position: put them in the training order {', '.join(names)}")
+    if sorted(got) == sorted(names):
+        raise DataError(f"{data.source}: the columns {', '.join(got)} are the model's in another order; nlayer "
+                        f"matches columns by position: put them in the training order {', '.join(names)}")
+    header = [*got, data.target_name] if data.target_name else got
+    others = [n for n in header if n not in names]
+    if sorted(n for n in header if n in names) == sorted(names) and len(others) == 1:
+        raise DataError(f"{data.source}: the model's columns are {', '.join(names)}, and this file holds them with "
+                        f"{others[0]!r} among them: name that column with --target {others[0]} (it is read as "
+                        "the target and ignored by predict)")
 
 
 def check_in_range(net: Network, data: Table) -> None:

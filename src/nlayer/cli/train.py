@@ -256,7 +256,8 @@ def choose_task(args: argparse.Namespace, data: Table) -> tuple[str, np.ndarray,
 
     task = args.task or nd.infer_task(data.y)
     classes: list[Any] | None = None
-    encoded = nd.check_task(data.y, task, data.target_name, data.source)   # class indices and classes, to classify
+    inferred = args.task is None and getattr(args, "resume", None) is None   # a resumed run keeps its choice
+    encoded = nd.check_task(data.y, task, data.target_name, data.source, inferred)   # indices and classes
     if encoded is not None:
         targets, classes = encoded
         output = args.output or "softmax"
