@@ -45,7 +45,7 @@ from . import _atomic, _safetensors, interrupt, io
 from ._checks import as_array, whole
 from ._safetensors import brief, decode, encode, is_int
 from .errors import ConfigError, DataError, ModelFormatError
-from .network import Network, as_generator
+from .network import Network, as_generator, parameter_count
 from .optimizers import OPTIMIZERS, Optimizer, make_optimizer
 from .schedules import SCHEDULES, Schedule, make_schedule
 from .training import Callback, CallbackLike, History, Trainer, _hooks, resolve_optimizer
@@ -296,7 +296,7 @@ def _build(p: Path, tensors: dict[str, np.ndarray], meta: dict[str, str]) -> Che
     if problem:
         raise ModelFormatError(f"{p}: network sizes describe {problem}")
     if "theta" not in tensors or not all(is_int(n) for n in sizes) or \
-            sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])) != tensors["theta"].size:
+            parameter_count(sizes) != tensors["theta"].size:
         raise ModelFormatError(f"{p}: network sizes {brief(sizes)} do not match the stored 'theta' tensor")
     try:
         net = Network(sizes, _field(arch, "activation", str, "network"),
@@ -355,8 +355,7 @@ def _build(p: Path, tensors: dict[str, np.ndarray], meta: dict[str, str]) -> Che
         raise ModelFormatError(f"{p}: state 'classes' {problem}")
     net.classes = classes
     names = state.get("feature_names")                  # absent in checkpoints before 2026-12
-    if names is not None and not (isinstance(names, list) and len(names) == net.n_inputs
-                                  and all(isinstance(n, str) for n in names)):
+    if names is not None and not io.column_names(names, net.n_inputs):
         raise ModelFormatError(f"{p}: state 'feature_names' must be null or {net.n_inputs} column names; got "
                                f"{brief(names)}")
     net.feature_names = names

@@ -92,10 +92,7 @@ def save(net: Network, path: str | os.PathLike[str]) -> None:
             raise ConfigError(f"cannot save: {name} contains NaN or infinity (did training diverge?)")
     if standardized and not np.all(tensors["input_scale"] > 0):
         raise ConfigError("cannot save: input_scale must be > 0 everywhere (it divides every input)")
-    targets = net.target_mean is not None and net.target_scale is not None
-    if targets and net.output.name != "identity":
-        raise ConfigError(f"cannot save: target_mean and target_scale are for an identity output; this "
-                          f"network's output is {net.output.name} (set them to None)")
+    targets = net._target_statistics() is not None    # ConfigError if set on a non-identity output
     if targets:
         tensors["target_mean"] = np.ascontiguousarray(net.target_mean, dtype=dt)
         tensors["target_scale"] = np.ascontiguousarray(net.target_scale, dtype=dt)
@@ -122,7 +119,7 @@ def save(net: Network, path: str | os.PathLike[str]) -> None:
     extra = {"nlayer": json.dumps(meta)}
     if net.feature_names is not None:               # an entry of its own: readers of version 1 ignore it
         names = net.feature_names
-        if not (isinstance(names, list) and len(names) == net.n_inputs and all(isinstance(n, str) for n in names)):
+        if not column_names(names, net.n_inputs):
             raise ConfigError(f"cannot save: feature_names must be a list of {net.n_inputs} strings, one per input "
                               "column, or None")
         extra[FEATURES] = json.dumps(names)
@@ -321,6 +318,11 @@ def _check_architecture(where: str, meta: dict[str, Any], table: dict[str, tuple
                                    f"{brief((sizes[-1],))}; got {table[name][0]} {brief(shape[name])}")
 
 
+def column_names(names: Any, n_in: int) -> bool:
+    """Whether ``names`` can be a network's ``feature_names``: a list of ``n_in`` strings."""
+    return isinstance(names, list) and len(names) == n_in and all(isinstance(n, str) for n in names)
+
+
 def _feature_names(where: str, extra: dict[str, str], n_in: int) -> list[str] | None:
     """The optional ``nlayer.features`` entry: n_in column names (strings), or None."""
     if FEATURES not in extra:
@@ -329,7 +331,7 @@ def _feature_names(where: str, extra: dict[str, str], n_in: int) -> list[str] | 
         names = _safetensors.strict_json(extra[FEATURES])
     except (ValueError, RecursionError) as e:
         raise ModelFormatError(f"{where}: metadata {FEATURES!r} is not valid JSON ({e})") from None
-    if not (isinstance(names, list) and len(names) == n_in and all(isinstance(n, str) for n in names)):
+    if not column_names(names, n_in):
         raise ModelFormatError(f"{where}: metadata {FEATURES!r} must list {n_in} column names (strings); got "
                                f"{brief(names)}")
     return names

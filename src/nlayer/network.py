@@ -85,6 +85,12 @@ def check_dtype(dtype: Any) -> np.dtype:
     return np.dtype(dt.name)
 
 
+def parameter_count(sizes: Sequence[int]) -> int:
+    """Weights and biases of a network of these widths (input first): ``(n_in + 1) n_out`` per
+    layer, in Python ints (no overflow for any widths, nothing allocated)."""
+    return sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+
+
 def check_sizes(sizes: Sequence[int]) -> list[int]:
     try:
         out = [int(n) for n in sizes]
@@ -287,20 +293,24 @@ class Network:
         """Targets as a dense (m, n_outputs) matrix of the network's dtype (see losses.py);
         standardised with the target statistics when set, from y in float64 (as X: targets
         near 1.7e9 keep their unit steps in a float32 network)."""
-        y = as_array(y, "y")
-        if y.ndim not in (1, 2):
-            raise DataError(f"y must be 1-D labels or a 2-D (samples, outputs) matrix; got shape {y.shape}")
         stats = self._target_statistics()
         if stats is None:
-            return self.output.targets(y, self.n_outputs, self.dtype)
+            return self._raw_targets(y, self.dtype)
         mean, scale = stats
-        Y = self.output.targets(y, self.n_outputs, np.dtype(np.float64))   # raw y, not yet rounded
+        Y = self._raw_targets(y, np.dtype(np.float64))   # raw y, not yet rounded
         with np.errstate(over="ignore", invalid="ignore"):
             Y = ((Y - mean) / scale).astype(self.dtype)  # (y - mean) / scale
         if not all_finite(Y):
             raise DataError(f"y holds values too far from the training targets' mean to standardise in "
                             f"{self.dtype.name}; rescale y as it was in training")
         return Y
+
+    def _raw_targets(self, y: Any, dtype: np.dtype) -> Array:
+        """y as the output's dense (m, n_outputs) targets in ``dtype``, not standardised."""
+        y = as_array(y, "y")
+        if y.ndim not in (1, 2):
+            raise DataError(f"y must be 1-D labels or a 2-D (samples, outputs) matrix; got shape {y.shape}")
+        return self.output.targets(y, self.n_outputs, dtype)
 
     def fit_target_scaling(self, y: Any) -> None:
         """Learn ``target_mean`` and ``target_scale`` (n_out,) from regression targets y (a
@@ -314,10 +324,7 @@ class Network:
         if self.output.name != "identity":
             raise ConfigError(f"target scaling is for regression (identity output); this network's output "
                               f"is {self.output.name}")
-        y = as_array(y, "y")
-        if y.ndim not in (1, 2):
-            raise DataError(f"y must be 1-D values or a 2-D (samples, outputs) matrix; got shape {y.shape}")
-        Y = self.output.targets(y, self.n_outputs, np.dtype(np.float64))   # (m, n_out), raw, float64
+        Y = self._raw_targets(y, np.dtype(np.float64))   # (m, n_out), raw, float64
         mean, scale = scaling_statistics(Y, self.dtype, "y")  # the same statistics as for X
         self.target_mean, self.target_scale = mean, scale
 

@@ -17,8 +17,8 @@ Array = np.ndarray
 
 def scaling_statistics(X: Array, dtype: np.dtype, name: str = "X") -> tuple[Array, Array]:
     """``(mean, scale)`` of ``Network.fit_input_scaling`` (and ``fit_target_scaling``) for a
-    prepared X (m, n) of
-    ``dtype``: each column's mean and standard deviation (1 for a constant column), (n,) each.
+    prepared X (m, n) of ``dtype``: each column's mean and standard deviation (1 for a constant
+    column), (n,) each.
 
     They are computed in float64 (:func:`column_statistics`), so float32 columns of any
     size it holds (1e30 and beyond) standardise, and are then stored in ``dtype``, where they

@@ -547,18 +547,19 @@ class _LastGood:
         self.state = {name: [a.copy() for a in arrays] for name, arrays in opt.state.items()}
         self.t = opt.t
 
+    def _pairs(self) -> list[tuple[Array, Array]]:
+        """(saved, live) for the weights and every optimizer state array."""
+        return [(self.theta, self.live), *((saved, live) for name, arrays in self.state.items()
+                                           for saved, live in zip(arrays, self.opt.state[name]))]
+
     def save(self) -> None:
-        np.copyto(self.theta, self.live)
-        for name, arrays in self.state.items():
-            for saved, live in zip(arrays, self.opt.state[name]):
-                np.copyto(saved, live)
+        for saved, live in self._pairs():
+            np.copyto(saved, live)
         self.t = self.opt.t
 
     def restore(self) -> None:
-        np.copyto(self.live, self.theta)
-        for name, arrays in self.state.items():
-            for saved, live in zip(arrays, self.opt.state[name]):
-                np.copyto(live, saved)
+        for saved, live in self._pairs():
+            np.copyto(live, saved)
         self.opt.t = self.t
 
 
@@ -574,9 +575,8 @@ def _target_hint(net: Network, Y: Array) -> str:
 
 def _overflowed(tr: Trainer, Xb: Array, Yb: Array, loss: float) -> None:
     """``DataError`` for a loss that is not finite at a new run's first step (``initial_epoch``
-    0), before any update:
-    the data overflows the network's dtype with the weights it started from (lowering the
-    learning rate cannot help). ``train_step`` took no step on a non-finite loss."""
+    0), before any update: the data overflows the network's dtype with the weights it started
+    from (lowering the learning rate cannot help). ``train_step`` took no step on a non-finite loss."""
     net = tr.network
     targets = _target_hint(net, Yb)
     scale = targets + "; or " if targets else ""

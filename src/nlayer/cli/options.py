@@ -11,7 +11,7 @@ from ..activations import ACTIVATIONS
 from ..errors import ConfigError
 from ..io import MAX_LAYERS
 from ..losses import OUTPUTS
-from ..network import DTYPES
+from ..network import DTYPES, parameter_count
 from ..optimizers import OPTIMIZERS
 
 DEFAULTS = {  # `nlayer train` with no options: reaches >= 0.95 validation accuracy on the spiral in ~1 s
@@ -199,7 +199,7 @@ def check_network_size(sizes: Sequence[int], counted: str = "") -> None:
     allocated. ``nlayer train`` checks its hidden widths between one input and one output
     (a lower bound: absurd widths fail before the data is read), then with the data's own
     (``counted`` says so)."""
-    count = _parameters(sizes)
+    count = parameter_count(sizes)
     if count > MAX_PARAMETERS:
         raise ConfigError(f"--layers: a network of these widths{counted} has {_about(count)} parameters "
                           f"(widest layer {_about(max(sizes))}); nlayer allows at most {MAX_PARAMETERS:,}: "
@@ -223,7 +223,7 @@ def check_memory(sizes: Sequence[int], optimizer: str, dtype: str, batch: int, r
     itemsize = 8 if dtype == "float64" else 4
     state = len(OPTIMIZERS[optimizer].state_names) if optimizer in OPTIMIZERS else 2
     last_good = 1 + state                                                # fit's copies of theta and the state
-    weights = itemsize * _parameters(sizes) * (4 + state + last_good)   # W, dW, L2 scratch, best + those
+    weights = itemsize * parameter_count(sizes) * (4 + state + last_good)   # W, dW, L2 scratch, best + those
     buffers = itemsize * 4 * batch * sum(sizes[1:])                      # Z, A, dZ, dA of every layer
     data = itemsize * rows * (sizes[0] + sizes[-1])                      # X standardised, Y
     if weights + buffers + data > free:
@@ -233,18 +233,13 @@ def check_memory(sizes: Sequence[int], optimizer: str, dtype: str, batch: int, r
                               f"data in {dtype}, more than the {free / 2**30:.1f} GiB this machine has free: "
                               "train on fewer rows" + (" or with --dtype float32" if dtype == "float64" else ""))
         if buffers > weights:
-            raise ConfigError(f"--batch-size: training needs about {(weights + buffers) / 2**30:.1f} GiB, "
+            raise ConfigError(f"--batch-size: training needs {need}, "
                               f"{buffers / 2**30:.1f} of it for the activations of {batch:,} rows at a time, "
                               f"more than the {free / 2**30:.1f} GiB this machine has free: choose a smaller "
                               "--batch-size (0 is the full batch) or smaller --layers")
-        raise ConfigError(f"--layers: training this network needs about {(weights + buffers) / 2**30:.1f} GiB "
+        raise ConfigError(f"--layers: training this network needs {need} "
                           f"(weights, gradients and {optimizer}'s state), more than the {free / 2**30:.1f} GiB "
                           "this machine has free: choose smaller widths")
-
-
-def _parameters(sizes: Sequence[int]) -> int:
-    """Weights and biases of a network of these widths: ``(n_in + 1) n_out`` per layer, in Python ints."""
-    return sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
 
 
 def _mem_available() -> int | None:
